@@ -1,0 +1,186 @@
+//! The case: one vulnerability report and everything that happens to it.
+
+use serde::{Deserialize, Serialize};
+
+use super::ids::{CaseId, ParticipantId};
+use super::states::{CaseFlags, EmState, RmState, VendorFlags, vfdpxa};
+use super::time::Timestamp;
+
+/// A participant's role in a case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Sent the report.
+    Reporter,
+    /// Maintains an affected product.
+    Vendor,
+    /// Staff of the coordinating team.
+    Coordinator,
+    /// Anyone else drawn in (a second reporter, a downstream deployer).
+    Other,
+}
+
+impl Role {
+    /// The lower-case name used in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Reporter => "reporter",
+            Role::Vendor => "vendor",
+            Role::Coordinator => "coordinator",
+            Role::Other => "other",
+        }
+    }
+}
+
+/// One party to a case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Participant {
+    /// Stable index within the case.
+    pub id: ParticipantId,
+    /// Role in the case.
+    pub role: Role,
+    /// Current contact address, lower-cased.
+    pub address: String,
+    /// Display name as the participant gave it (never shown to vendors for an anonymous reporter).
+    pub name: Option<String>,
+    /// Vendor name from the directory or the `/vendor add` command.
+    pub vendor: Option<String>,
+    /// The reporter asked for anonymity: never reveal name or address to anyone but coordinators.
+    pub anonymous: bool,
+    /// Report management state.
+    pub rm: RmState,
+    /// V/F/D for vendors; unused for other roles.
+    pub flags: VendorFlags,
+    /// The pinned certificate fingerprint: signatures must come from it, mail is encrypted to it.
+    pub cert: Option<String>,
+    /// When the participant joined the case.
+    pub joined: Timestamp,
+    /// When we last heard from the participant.
+    pub last_heard: Option<Timestamp>,
+}
+
+impl Participant {
+    /// A new participant in RM `start`.
+    pub fn new(id: ParticipantId, role: Role, address: &str, joined: Timestamp) -> Participant {
+        Participant {
+            id,
+            role,
+            address: address.to_ascii_lowercase(),
+            name: None,
+            vendor: None,
+            anonymous: false,
+            rm: RmState::Start,
+            flags: VendorFlags::default(),
+            cert: None,
+            joined,
+            last_heard: None,
+        }
+    }
+}
+
+/// One line of a case's history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    /// When it happened.
+    pub at: Timestamp,
+    /// A short machine word: `report`, `ack`, `command`, `refused`, `embargo`, `flag`, …
+    pub kind: String,
+    /// Who caused it: a participant id and, for signed mail, the verified signer.
+    pub actor: Option<String>,
+    /// The message that caused it, if any.
+    pub message_id: Option<String>,
+    /// One human line.
+    pub summary: String,
+}
+
+/// A coordinated disclosure case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Case {
+    /// The case id.
+    pub id: CaseId,
+    /// The subject of the first report, sanitised.
+    pub subject: String,
+    /// When the case was opened.
+    pub created: Timestamp,
+    /// Embargo management state.
+    pub em: EmState,
+    /// The agreed (or proposed, while `em` is `proposed`) embargo end.
+    pub embargo_end: Option<Timestamp>,
+    /// P, X, A.
+    pub flags: CaseFlags,
+    /// Everyone in the case, in the order they joined.
+    pub participants: Vec<Participant>,
+    /// History, oldest first.
+    pub timeline: Vec<TimelineEntry>,
+    /// The earliest instant at which a tick has something to do for this case; the store
+    /// indexes cases by it so a tick never scans every case.
+    pub next_due: Option<Timestamp>,
+}
+
+impl Case {
+    /// An empty case; the engine fills it from the report event.
+    pub fn new(id: CaseId, subject: &str, created: Timestamp) -> Case {
+        Case {
+            id,
+            subject: subject.to_string(),
+            created,
+            em: EmState::None,
+            embargo_end: None,
+            flags: CaseFlags::default(),
+            participants: Vec::new(),
+            timeline: Vec::new(),
+            next_due: None,
+        }
+    }
+
+    /// The `vfdpxa` letters of the case.
+    pub fn cs(&self) -> String {
+        vfdpxa(
+            self.participants
+                .iter()
+                .filter(|participant| participant.role == Role::Vendor)
+                .map(|participant| &participant.flags),
+            &self.flags,
+        )
+    }
+
+    /// The participant with this id.
+    pub fn participant(&self, id: ParticipantId) -> Option<&Participant> {
+        self.participants.iter().find(|participant| participant.id == id)
+    }
+
+    /// The participant with this id, mutably.
+    pub fn participant_mut(&mut self, id: ParticipantId) -> Option<&mut Participant> {
+        self.participants.iter_mut().find(|participant| participant.id == id)
+    }
+
+    /// The participant whose current address is `address` (case-insensitive).
+    pub fn participant_by_address(&self, address: &str) -> Option<&Participant> {
+        self.participants
+            .iter()
+            .find(|participant| participant.address.eq_ignore_ascii_case(address))
+    }
+
+    /// The next free participant id.
+    pub fn next_participant_id(&self) -> ParticipantId {
+        let highest = self.participants.iter().map(|participant| participant.id.0).max();
+        ParticipantId(highest.map_or(0, |id| id + 1))
+    }
+
+    /// Adds a participant and returns its id.
+    pub fn add_participant(&mut self, role: Role, address: &str, joined: Timestamp) -> ParticipantId {
+        let id = self.next_participant_id();
+        self.participants.push(Participant::new(id, role, address, joined));
+        id
+    }
+
+    /// Appends a timeline entry.
+    pub fn record(&mut self, entry: TimelineEntry) {
+        self.timeline.push(entry);
+    }
+
+    /// The reporter (the first participant with that role).
+    pub fn reporter(&self) -> Option<&Participant> {
+        self.participants.iter().find(|participant| participant.role == Role::Reporter)
+    }
+}

@@ -1,0 +1,38 @@
+//! Events: everything that can happen to a case.
+
+use crate::model::{MailFacts, ParticipantId};
+
+/// How an inbound mail was matched to its case and sender. The strength matters: commands
+/// from vendors and reporters need a token; a subject id is only a hint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThreadVia {
+    /// Sent to the participant's own reply-token address.
+    Token,
+    /// In-Reply-To/References named a message of the case, and the From address is a participant's.
+    Reference,
+    /// The subject named the case, and the From address is a participant's.
+    Subject,
+}
+
+/// One thing that happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A new report opens the (empty) case it is applied to. The shell chose the case id.
+    Report {
+        /// The report mail.
+        mail: MailFacts,
+        /// The reporter asked for anonymity (`anonymous: yes` on the first line).
+        anonymous: bool,
+    },
+    /// A mail threaded into the case, from participant `from`.
+    Mail {
+        /// The participant it came from.
+        from: ParticipantId,
+        /// How it was threaded.
+        via: ThreadVia,
+        /// The mail.
+        mail: MailFacts,
+    },
+    /// Time passed: do whatever is due at `now`.
+    Tick,
+}
