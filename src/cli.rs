@@ -1,0 +1,257 @@
+//! The command line. Parses arguments, loads the config, calls into the library, prints.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::model::{CaseId, Timestamp};
+use crate::pipeline::Bot;
+use crate::{sources, views};
+
+/// Where `run` without `--config` keeps its embedded default working directory.
+pub const DEFAULT_HOME: &str = "cvdbot-home";
+
+/// cvdbot: a mail-driven coordinated vulnerability disclosure bot.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    /// The config file. Without it, `run` uses (and if needed creates) ./cvdbot-home.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long, global = true)]
+    pub log_json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a working directory: config, bot key, Maildir, outbox and store.
+    Init {
+        /// The directory.
+        dir: PathBuf,
+        /// The bot's mail address.
+        #[arg(long, default_value = "security@example.org")]
+        address: String,
+        /// The bot's display name.
+        #[arg(long, default_value = "cvdbot")]
+        name: String,
+        /// Protect the secret key with the passphrase read from this file.
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+    },
+    /// Push messages through the intake pipeline: .eml files, Maildirs, mbox files, or - for stdin.
+    Ingest {
+        /// Inputs.
+        #[arg(required = true)]
+        paths: Vec<String>,
+        /// Process as if it were this instant (RFC 3339); default now.
+        #[arg(long)]
+        now: Option<String>,
+    },
+    /// Cases.
+    Case {
+        /// What to do with cases.
+        #[command(subcommand)]
+        command: CaseCommand,
+    },
+    /// The outbox.
+    Outbox {
+        /// What to do with the outbox.
+        #[command(subcommand)]
+        command: ListCommand,
+    },
+    /// Held and rejected messages.
+    Held {
+        /// What to do with held messages.
+        #[command(subcommand)]
+        command: ListCommand,
+    },
+    /// Run every timer due at an instant (default now).
+    Tick {
+        /// The instant (RFC 3339).
+        #[arg(long)]
+        now: Option<String>,
+    },
+    /// Run the bot.
+    Run {
+        /// One pass (intake, due timers, delivery), then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Validate the config, key, templates and store without sending anything.
+    CheckConfig,
+}
+
+/// Case subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CaseCommand {
+    /// List cases.
+    List {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one case.
+    Show {
+        /// The case id.
+        id: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A plain list.
+#[derive(Debug, Subcommand)]
+pub enum ListCommand {
+    /// List entries.
+    List {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_now(now: Option<&str>) -> anyhow::Result<Timestamp> {
+    match now {
+        Some(text) => Timestamp::parse_rfc3339(text).with_context(|| format!("--now {text:?} is not RFC 3339")),
+        None => Ok(SystemClock.now()),
+    }
+}
+
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let path = cli.config.clone().unwrap_or_else(|| Path::new(DEFAULT_HOME).join("cvdbot.toml"));
+    Ok(Config::load(&path)?)
+}
+
+fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Init { dir, address, name, passphrase_file } => {
+            let passphrase = match passphrase_file {
+                Some(path) => Some(std::fs::read_to_string(path).with_context(|| format!("Cannot read {}", path.display()))?),
+                None => None,
+            };
+            let passphrase = passphrase.as_deref().map(|text| text.trim_end_matches(['\r', '\n']));
+            let made = crate::init::init(dir, &crate::init::InitOptions { address, name, passphrase })?;
+            println!("config:      {}", made.config.display());
+            println!("address:     {}", made.address);
+            println!("fingerprint: {}", made.fingerprint);
+            println!("public key:  {}", made.public_key.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ingest { paths, now } => {
+            let config = load_config(&cli)?;
+            let mut bot = Bot::open(&config)?;
+            let now = parse_now(now.as_deref())?;
+            for path in paths {
+                for input in sources::read_inputs(path)? {
+                    let verdict = bot
+                        .process(&input.raw, now)
+                        .with_context(|| format!("Store failed while processing {}", input.origin))?;
+                    let outer = crate::intake::parse::parse_outer(&input.raw);
+                    let id = crate::intake::dedup_key(&input.raw, outer.as_ref());
+                    println!("{id} {verdict}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Case { command } => {
+            let config = load_config(&cli)?;
+            let bot = Bot::open(&config)?;
+            match command {
+                CaseCommand::List { json } => {
+                    let cases = bot.store.cases()?;
+                    if *json {
+                        print_json(&serde_json::Value::Array(cases.iter().map(views::case_json).collect()))?;
+                    } else {
+                        for case in &cases {
+                            println!("{}", views::case_line(case));
+                        }
+                    }
+                }
+                CaseCommand::Show { id, json } => {
+                    let case_id = CaseId::parse(id).with_context(|| format!("{id:?} is not a case id"))?;
+                    let Some(case) = bot.store.case(&case_id)? else { bail!("no case {case_id}") };
+                    if *json {
+                        print_json(&views::case_json(&case))?;
+                    } else {
+                        print!("{}", views::case_text(&case));
+                    }
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Outbox { command: ListCommand::List { json } } => {
+            let config = load_config(&cli)?;
+            let bot = Bot::open(&config)?;
+            let items = bot.store.outbox()?;
+            if *json {
+                print_json(&serde_json::Value::Array(items.iter().map(views::outbox_json).collect()))?;
+            } else {
+                for item in &items {
+                    println!("{}", views::outbox_line(item));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Held { command: ListCommand::List { json } } => {
+            let config = load_config(&cli)?;
+            let bot = Bot::open(&config)?;
+            let items = bot.store.held()?;
+            if *json {
+                print_json(&serde_json::Value::Array(items.iter().map(views::held_json).collect()))?;
+            } else {
+                for item in &items {
+                    println!("{}", views::held_line(item));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tick { now } => {
+            let config = load_config(&cli)?;
+            let mut bot = Bot::open(&config)?;
+            let now = parse_now(now.as_deref())?;
+            let changed = bot.tick(now)?;
+            println!("tick {now}: {changed} case(s) changed");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { once } => {
+            let config = match &cli.config {
+                Some(_) => load_config(&cli)?,
+                None => {
+                    let home = Path::new(DEFAULT_HOME);
+                    if !home.join("cvdbot.toml").exists() {
+                        let made = crate::init::init(
+                            home,
+                            &crate::init::InitOptions { address: "security@example.org", name: "cvdbot", passphrase: None },
+                        )?;
+                        eprintln!("created {} (bot key {})", home.display(), made.fingerprint);
+                    }
+                    load_config(&cli)?
+                }
+            };
+            crate::daemon::run(&config, *once)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig => {
+            let config = load_config(&cli)?;
+            let bot = Bot::open(&config)?;
+            println!("config ok: bot {} key {}", bot.address.plain(), bot.bot_key.fingerprint());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

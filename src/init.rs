@@ -1,0 +1,129 @@
+//! `cvdbot init DIR`: a ready working directory for the embedded default.
+
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use rand::RngCore;
+
+use crate::pgp::BotKey;
+
+/// What `init` made.
+pub struct Initialised {
+    /// The config file.
+    pub config: PathBuf,
+    /// The bot's address.
+    pub address: String,
+    /// The key fingerprint.
+    pub fingerprint: String,
+    /// The exported public key.
+    pub public_key: PathBuf,
+}
+
+/// Options of `init`.
+pub struct InitOptions<'a> {
+    /// The bot address.
+    pub address: &'a str,
+    /// Display name.
+    pub name: &'a str,
+    /// Protect the secret key with this passphrase (stored in `passphrase` beside it, 0600).
+    pub passphrase: Option<&'a str>,
+}
+
+/// Creates the working directory. Refuses when a bot key already exists there.
+pub fn init(dir: &Path, options: &InitOptions<'_>) -> anyhow::Result<Initialised> {
+    let key_path = dir.join("bot-secret.asc");
+    if key_path.exists() {
+        bail!("{} already holds a bot key; refusing to overwrite it", dir.display());
+    }
+    if crate::thread::BotAddress::parse(options.address).is_none() || options.address.contains('+') {
+        bail!("--address must be a plain address like security@example.org");
+    }
+    for sub in ["inbox/new", "inbox/cur", "inbox/tmp", "outbox", "state"] {
+        std::fs::create_dir_all(dir.join(sub)).with_context(|| format!("Cannot create {}", dir.join(sub).display()))?;
+    }
+    std::fs::set_permissions(dir.join("state"), std::fs::Permissions::from_mode(0o700))?;
+    let key = BotKey::generate(&format!("{} <{}>", options.name, options.address)).context("Cannot generate the bot key")?;
+    write_private(&key_path, key.to_secret_armored(options.passphrase)?.as_bytes())?;
+    let passphrase_line = match options.passphrase {
+        Some(passphrase) => {
+            write_private(&dir.join("passphrase"), passphrase.as_bytes())?;
+            "passphrase_file = \"passphrase\"\n"
+        }
+        None => "# passphrase_file = \"passphrase\"\n",
+    };
+    let public_key = dir.join("bot-public.asc");
+    std::fs::write(&public_key, key.public_armored()?).context("Cannot write the public key")?;
+    let mut secret = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut secret);
+    write_private(&dir.join("state/token.secret"), &secret)?;
+    let config = dir.join("cvdbot.toml");
+    let text = CONFIG_TEMPLATE
+        .replace("@ADDRESS@", options.address)
+        .replace("@NAME@", &options.name.replace('"', "'"))
+        .replace("@PASSPHRASE@\n", passphrase_line);
+    std::fs::write(&config, text).context("Cannot write cvdbot.toml")?;
+    // Open the store once so the directory is complete and a broken disk shows up now.
+    crate::store::Store::open(&dir.join("state/store"), "localhost")?;
+    Ok(Initialised {
+        config,
+        address: options.address.to_string(),
+        fingerprint: key.fingerprint().to_string(),
+        public_key,
+    })
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("Cannot create {}", path.display()))?;
+    file.write_all(bytes).with_context(|| format!("Cannot write {}", path.display()))?;
+    file.sync_all()?;
+    Ok(())
+}
+
+const CONFIG_TEMPLATE: &str = r#"# cvdbot configuration (made by `cvdbot init`).
+# Relative paths are relative to the directory of this file. Unknown keys are errors.
+
+[bot]
+# The security alias. Replies come back to reply-token addresses local+TOKEN@domain,
+# so the mail system must deliver plus-addresses to this mailbox.
+address = "@ADDRESS@"
+# Display name on outgoing mail.
+name = "@NAME@"
+# State directory: the sled store and the reply-token secret. Back it up.
+state_dir = "state"
+# The bot's secret OpenPGP key (armored). Keep it mode 0600.
+key_file = "bot-secret.asc"
+# A file holding the key's passphrase, if the key has one.
+@PASSPHRASE@
+# Mail larger than this (bytes) is held unread. Default 25 MiB.
+max_message_size = 26214400
+
+[intake]
+# A Maildir: new mail in inbox/new is processed, then moved to inbox/cur.
+maildir = "inbox"
+# Seconds between polls of the intake when nothing else wakes the daemon.
+poll_seconds = 30
+
+[delivery]
+# Outgoing mail is written here, one .eml file per message.
+directory = "outbox"
+
+# Coordinators steer cases with signed commands. Only a valid signature by one of these
+# certificates grants coordinator authority; the From: header never does.
+# [[coordinator]]
+# name = "Alice"
+# address = "alice@example.org"
+# cert_file = "alice.asc"
+
+# A vendor directory (TOML). See config/vendors.example.toml.
+# vendors_file = "vendors.toml"
+
+# Override the built-in mail templates with files <kind>.txt from this directory.
+# templates_dir = "templates"
+"#;

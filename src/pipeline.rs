@@ -1,0 +1,360 @@
+//! The message pipeline: raw bytes → intake → threading → rules → one store commit.
+//!
+//! This is the single code path for every inbound message, whether it came from `ingest`, the
+//! Maildir watcher or IMAP. It is synchronous and does no network I/O; the daemon calls it from
+//! a blocking task. The caller marks the mail as done in its mailbox only after `process`
+//! returned `Ok`, so a crash at any point loses nothing, and the dedup marker written in the
+//! same transaction makes a re-run harmless.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use anyhow::Context;
+use rand::Rng;
+use tracing::{debug, info, warn};
+
+use crate::config::Config;
+use crate::intake::{self, Intake, IntakeContext, OuterHeaders};
+use crate::model::ids::{CASE_ID_ALPHABET, CASE_ID_RANDOM_LEN};
+use crate::model::mail::MailFacts;
+use crate::model::{Case, CaseId, Timestamp};
+use crate::outbox::{OutboxItem, OutboxStatus};
+use crate::pgp::{self, BotKey, Keyring};
+use crate::render::Templates;
+use crate::rules::{self, Action, Decision, Event, Policy};
+use crate::store::{Commit, HeldItem, HeldKind, MessageRecord, Store, StoreError};
+use crate::thread::{self, BotAddress, ThreadInput, Threading};
+use crate::tokens::TokenSecret;
+
+/// What happened to one message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Opened a new case.
+    NewCase(CaseId),
+    /// Threaded into an existing case.
+    AddedTo(CaseId),
+    /// Seen before; nothing changed.
+    Duplicate,
+    /// Kept for a coordinator.
+    Held(String),
+    /// Unusable; kept for the record.
+    Rejected(String),
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::NewCase(id) => write!(formatter, "new case {id}"),
+            Verdict::AddedTo(id) => write!(formatter, "added to {id}"),
+            Verdict::Duplicate => formatter.write_str("duplicate"),
+            Verdict::Held(reason) => write!(formatter, "held: {reason}"),
+            Verdict::Rejected(reason) => write!(formatter, "rejected: {reason}"),
+        }
+    }
+}
+
+/// Everything the pipeline needs, loaded once.
+pub struct Bot {
+    /// The store.
+    pub store: Store,
+    /// Our key.
+    pub bot_key: BotKey,
+    /// Certificates we verify against: coordinators, vendors, candidate keys.
+    pub keyring: Keyring,
+    /// The reply-token secret.
+    pub secret: TokenSecret,
+    /// Our address.
+    pub address: BotAddress,
+    /// Our display name.
+    pub name: String,
+    /// The rules' policy.
+    pub policy: Policy,
+    /// Mail templates.
+    pub templates: Templates,
+    /// Size limit for inbound mail.
+    pub max_message_size: usize,
+    /// The value of our loop header.
+    pub loop_mark: String,
+}
+
+impl Bot {
+    /// Loads key, secret, store, keyring and templates as the config says.
+    pub fn open(config: &Config) -> anyhow::Result<Bot> {
+        let state_dir = config.path(&config.bot.state_dir);
+        let key_path = config.path(&config.bot.key_file);
+        let passphrase = match &config.bot.passphrase_file {
+            Some(path) => Some(
+                std::fs::read_to_string(config.path(path))
+                    .with_context(|| format!("Cannot read passphrase file {}", path.display()))?
+                    .trim_end_matches(['\r', '\n'])
+                    .to_string(),
+            ),
+            None => None,
+        };
+        let key_bytes = std::fs::read(&key_path).with_context(|| format!("Cannot read bot key {}", key_path.display()))?;
+        let bot_key = BotKey::from_secret_armored(&key_bytes, passphrase.as_deref())
+            .with_context(|| format!("Cannot load bot key {}", key_path.display()))?;
+        let secret_path = state_dir.join("token.secret");
+        let secret = std::fs::read(&secret_path)
+            .with_context(|| format!("Cannot read token secret {}", secret_path.display()))?;
+        let address = BotAddress::parse(&config.bot.address).context("Invalid bot.address")?;
+        let store = Store::open(&state_dir.join("store"), &address.domain)
+            .with_context(|| format!("Cannot open store in {}", state_dir.display()))?;
+        let mut keyring = Keyring::new();
+        let mut coordinator_fingerprints = Vec::new();
+        for coordinator in &config.coordinators {
+            let path = config.path(&coordinator.cert_file);
+            let bytes = std::fs::read(&path).with_context(|| format!("Cannot read coordinator cert {}", path.display()))?;
+            let fingerprints = keyring
+                .add_armored(&bytes)
+                .with_context(|| format!("Coordinator cert {} does not parse", path.display()))?;
+            coordinator_fingerprints.extend(fingerprints.iter().map(ToString::to_string));
+        }
+        for cert in store.all_candidate_keys()? {
+            // A candidate key that no longer parses is simply not used for verification.
+            let _ = keyring.add_armored(&cert);
+        }
+        let templates = Templates::load(config.templates_dir.as_ref().map(|dir| config.path(dir)).as_deref())?;
+        let loop_mark = loop_mark(&bot_key);
+        Ok(Bot {
+            store,
+            bot_key,
+            keyring,
+            secret: TokenSecret::new(secret),
+            address,
+            name: config.bot.name.clone(),
+            policy: Policy { coordinator_fingerprints },
+            templates,
+            max_message_size: config.bot.max_message_size,
+            loop_mark,
+        })
+    }
+
+    /// Processes one raw message at `now`. `Err` only when the store fails: then nothing was
+    /// committed and the message must stay in the mailbox for a retry.
+    pub fn process(&mut self, raw: &[u8], now: Timestamp) -> Result<Verdict, StoreError> {
+        let context = IntakeContext {
+            bot_key: &self.bot_key,
+            keyring: &self.keyring,
+            max_message_size: self.max_message_size,
+            loop_mark: &self.loop_mark,
+        };
+        // A cheap dedup check first, so a redelivered message costs no decryption. The commit
+        // checks again inside the transaction, which is what makes it safe.
+        let quick_key = if raw.len() <= self.max_message_size { intake::parse::parse_outer(raw) } else { None };
+        if self.store.seen(&intake::dedup_key(raw, quick_key.as_ref()))?.is_some() {
+            return Ok(Verdict::Duplicate);
+        }
+        let outcome = match intake::read(raw, &context, now) {
+            Intake::Mail(readable) => self.process_readable(*readable, raw, now),
+            Intake::Held { message_id, reason, outer } => {
+                self.commit_held(HeldKind::Held, message_id, reason, outer.as_ref(), raw, now)
+            }
+            Intake::Rejected { message_id, reason, outer } => {
+                self.commit_held(HeldKind::Rejected, message_id, reason, outer.as_ref(), raw, now)
+            }
+        };
+        match outcome {
+            Err(StoreError::Duplicate(_)) => Ok(Verdict::Duplicate),
+            other => other,
+        }
+    }
+
+    fn process_readable(&mut self, readable: intake::Readable, raw: &[u8], now: Timestamp) -> Result<Verdict, StoreError> {
+        let intake::Readable { facts, outer, anonymous, offered_keys } = readable;
+        let input = ThreadInput {
+            recipients: &outer.recipients,
+            references: &outer.references,
+            subject: &facts.subject,
+            from_address: &facts.from_address,
+            signer: facts.signature.valid_signer(),
+        };
+        let threading = thread::thread(&input, &self.address, &self.store);
+        debug!(message_id = %facts.message_id, ?threading, "threaded");
+        let (previous, event, verdict) = match threading {
+            Threading::Held { reason } => {
+                return self.commit_held(HeldKind::Held, facts.message_id.clone(), reason, Some(&outer), raw, now);
+            }
+            Threading::NewReport => {
+                if let Some(why) = &facts.automated {
+                    let reason = format!("automated message does not open a case ({why})");
+                    return self.commit_held(HeldKind::Held, facts.message_id.clone(), reason, Some(&outer), raw, now);
+                }
+                let id = self.fresh_case_id(now)?;
+                let case = Case::new(id.clone(), &facts.subject, now);
+                let event = Event::Report { mail: facts.clone(), anonymous };
+                (case, event, Verdict::NewCase(id))
+            }
+            Threading::Existing { case, from, via } => {
+                let Some(stored) = self.store.case(&case)? else {
+                    let reason = format!("threads into {case}, which is missing from the store");
+                    return self.commit_held(HeldKind::Held, facts.message_id.clone(), reason, Some(&outer), raw, now);
+                };
+                let event = Event::Mail { from, via, mail: facts.clone() };
+                (stored, event, Verdict::AddedTo(case))
+            }
+        };
+        let decision = rules::decide(&previous, &event, now, &self.policy);
+        let sender = match &event {
+            Event::Mail { from, .. } => Some(*from),
+            _ => decision.case.reporter().map(|reporter| reporter.id),
+        };
+        let mut commit = self.commit_for(&previous, &decision, Some(&facts), now);
+        commit.dedup = Some((facts.message_id.clone(), verdict.to_string()));
+        commit.messages.push((
+            facts.message_id.clone(),
+            MessageRecord { case: Some(decision.case.id.clone()), participant: sender, outgoing: false },
+        ));
+        commit.raw = Some((facts.message_id.clone(), raw.to_vec()));
+        let mut accepted_keys = Vec::new();
+        for offered in &offered_keys {
+            for cert in pgp::parse_certs(offered).unwrap_or_default() {
+                let fingerprint = pgp::cert_fingerprint(&cert).to_string();
+                commit.keys.push((facts.from_address.clone(), fingerprint, offered.clone()));
+                accepted_keys.push(cert);
+            }
+        }
+        commit.mail = Some(facts);
+        self.store.commit(&commit)?;
+        for cert in accepted_keys {
+            self.keyring.add(cert);
+        }
+        info!(%verdict, "message processed");
+        Ok(verdict)
+    }
+
+    /// Runs every timer due at `now`. Returns how many cases changed.
+    pub fn tick(&mut self, now: Timestamp) -> Result<usize, StoreError> {
+        let mut changed = 0;
+        for id in self.store.due_cases(now)? {
+            let Some(case) = self.store.case(&id)? else { continue };
+            let decision = rules::decide(&case, &Event::Tick, now, &self.policy);
+            if decision.case == case && decision.actions.is_empty() {
+                continue;
+            }
+            let commit = self.commit_for(&case, &decision, None, now);
+            self.store.commit(&commit)?;
+            changed += 1;
+        }
+        Ok(changed)
+    }
+
+    /// Turns a decision into a commit: the case, and one rendered outbox item per Send.
+    fn commit_for(&self, previous: &Case, decision: &Decision, current: Option<&MailFacts>, now: Timestamp) -> Commit {
+        let mut commit = Commit { case: Some((decision.case.clone(), previous.next_due)), ..Commit::default() };
+        let case = &decision.case;
+        for action in &decision.actions {
+            match action {
+                Action::Send(outgoing) => {
+                    let Some(recipient) = case.participant(outgoing.to) else {
+                        warn!(case = %case.id, to = %outgoing.to, "rules addressed a participant that does not exist");
+                        continue;
+                    };
+                    let token = self.secret.reply_token(&case.id, recipient.id);
+                    let reply_to = self.address.with_token(&token);
+                    let mut vars: BTreeMap<String, String> = outgoing.vars.iter().cloned().collect();
+                    vars.insert("case_id".into(), case.id.to_string());
+                    vars.insert("bot_address".into(), self.address.plain());
+                    vars.insert("bot_name".into(), self.name.clone());
+                    vars.insert("reply_address".into(), reply_to.clone());
+                    vars.insert("recipient_role".into(), recipient.role.name().to_string());
+                    vars.insert(
+                        "embargo_end".into(),
+                        case.embargo_end.map_or_else(|| "not set".to_string(), |end| end.to_rfc3339()),
+                    );
+                    let relayed = outgoing.relay_of.as_ref().and_then(|id| match current {
+                        Some(facts) if &facts.message_id == id => Some(facts.clone()),
+                        _ => self.store.mail(id).ok().flatten(),
+                    });
+                    vars.insert("relayed_text".into(), relayed.as_ref().map(|facts| facts.text.clone()).unwrap_or_default());
+                    let rendered = match self.templates.render(outgoing.kind.name(), &vars) {
+                        Ok(rendered) => rendered,
+                        Err(error) => {
+                            warn!(case = %case.id, %error, "template failed; mail not queued");
+                            continue;
+                        }
+                    };
+                    commit.tokens.push((token, case.id.clone(), recipient.id));
+                    commit.outbox.push(OutboxItem {
+                        id: 0,
+                        case: Some(case.id.clone()),
+                        participant: Some(recipient.id),
+                        to: recipient.address.clone(),
+                        kind: outgoing.kind.name().to_string(),
+                        subject: intake::sanitize_header_text(&rendered.subject),
+                        body: rendered.body,
+                        attachments: relayed.map(|facts| facts.attachments).unwrap_or_default(),
+                        message_id: String::new(),
+                        in_reply_to: outgoing.in_reply_to.clone(),
+                        reply_to,
+                        auto: outgoing.auto,
+                        sensitive: outgoing.sensitive,
+                        encrypt_to: recipient.cert.clone(),
+                        status: OutboxStatus::Queued,
+                        created: now,
+                        attempts: 0,
+                        next_attempt: Some(now),
+                        last_error: None,
+                    });
+                }
+            }
+        }
+        commit
+    }
+
+    fn commit_held(
+        &self,
+        kind: HeldKind,
+        message_id: String,
+        reason: String,
+        outer: Option<&OuterHeaders>,
+        raw: &[u8],
+        now: Timestamp,
+    ) -> Result<Verdict, StoreError> {
+        let verdict = match kind {
+            HeldKind::Held => Verdict::Held(reason.clone()),
+            HeldKind::Rejected => Verdict::Rejected(reason.clone()),
+        };
+        let commit = Commit {
+            dedup: Some((message_id.clone(), verdict.to_string())),
+            raw: Some((message_id.clone(), raw.to_vec())),
+            held: Some(HeldItem {
+                id: 0,
+                kind,
+                at: now,
+                reason,
+                message_id,
+                from: outer.and_then(|outer| outer.from_address.clone()),
+                subject: outer.and_then(|outer| outer.subject.clone()),
+                size: raw.len(),
+            }),
+            ..Commit::default()
+        };
+        self.store.commit(&commit)?;
+        info!(%verdict, "message not filed in a case");
+        Ok(verdict)
+    }
+
+    fn fresh_case_id(&self, now: Timestamp) -> Result<CaseId, StoreError> {
+        let mut rng = rand::thread_rng();
+        loop {
+            let random_part: String = (0..CASE_ID_RANDOM_LEN)
+                .map(|_| {
+                    let index = rng.gen_range(0..CASE_ID_ALPHABET.len());
+                    char::from(CASE_ID_ALPHABET.get(index).copied().unwrap_or(b'X'))
+                })
+                .collect();
+            let id = CaseId::new(now.year(), &random_part);
+            if self.store.case(&id)?.is_none() {
+                return Ok(id);
+            }
+        }
+    }
+}
+
+/// Our loop header value: derived from the bot key, so another cvdbot's mail is not mistaken
+/// for our own, and a forged header would need our fingerprint (which is public: the header
+/// only stops loops, it grants nothing).
+pub fn loop_mark(bot_key: &BotKey) -> String {
+    format!("cvdbot {}", bot_key.fingerprint())
+}
