@@ -7,8 +7,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, SystemTime};
 
 use cvdbot::pgp::{
-    cert_fingerprint, open_message, parse_certs, pgp_mime_encrypt, pgp_mime_sign, BotKey,
-    Fingerprint, Keyring, SigVerdict,
+    BotKey, Fingerprint, Keyring, SigVerdict, cert_fingerprint, open_message, parse_certs,
+    pgp_mime_encrypt, pgp_mime_sign,
 };
 use mail_parser::{MessageParser, PartType};
 
@@ -24,26 +24,41 @@ struct Gpg {
 
 impl Gpg {
     fn new() -> Gpg {
-        let home = tempfile::Builder::new().prefix("gpg").tempdir_in("/tmp").expect("tempdir");
+        let home = tempfile::Builder::new()
+            .prefix("gpg")
+            .tempdir_in("/tmp")
+            .expect("tempdir");
         let g = Gpg { home };
         match Command::new(GPG).arg("--version").output() {
             Ok(o) if o.status.success() => {}
-            _ => panic!("gpg is not installed or not runnable: these interop tests need /usr/bin/gpg"),
+            _ => panic!(
+                "gpg is not installed or not runnable: these interop tests need /usr/bin/gpg"
+            ),
         }
-        g.ok(&[
-            "--quick-gen-key",
-            &format!("Reporter <{REPORTER}>"),
-            "future-default",
-            "default",
-            "never",
-        ], b"");
+        g.ok(
+            &[
+                "--quick-gen-key",
+                &format!("Reporter <{REPORTER}>"),
+                "future-default",
+                "default",
+                "never",
+            ],
+            b"",
+        );
         g
     }
 
     fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
         let mut child = Command::new(GPG)
             .env("GNUPGHOME", self.home.path())
-            .args(["--batch", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", ""])
+            .args([
+                "--batch",
+                "--no-tty",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "",
+            ])
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -85,7 +100,10 @@ impl Gpg {
     }
 
     fn import_bot(&self, bot: &BotKey) {
-        self.ok(&["--import"], bot.public_armored().expect("armor").as_bytes());
+        self.ok(
+            &["--import"],
+            bot.public_armored().expect("armor").as_bytes(),
+        );
     }
 }
 
@@ -104,8 +122,11 @@ fn now() -> SystemTime {
 
 fn bot() -> BotKey {
     // Backdated a little so gpg never sees a key "created in the future".
-    BotKey::generate("cvdbot <security@example.org>", SystemTime::now() - Duration::from_secs(120))
-        .expect("generate bot key")
+    BotKey::generate(
+        "cvdbot <security@example.org>",
+        SystemTime::now() - Duration::from_secs(120),
+    )
+    .expect("generate bot key")
 }
 
 fn crlf(s: &[u8]) -> Vec<u8> {
@@ -145,7 +166,17 @@ fn gpg_sign_encrypt_pgp_mime_to_bot() {
     g.import_bot(&bot);
     let (rep, rep_fpr) = g.reporter_cert();
     let armored = g.ok(
-        &["--armor", "--trust-model", "always", "--sign", "--encrypt", "-u", REPORTER, "-r", bot.fingerprint().as_str()],
+        &[
+            "--armor",
+            "--trust-model",
+            "always",
+            "--sign",
+            "--encrypt",
+            "-u",
+            REPORTER,
+            "-r",
+            bot.fingerprint().as_str(),
+        ],
         ENTITY,
     );
     let mail = wrap_encrypted(&armored);
@@ -154,7 +185,12 @@ fn gpg_sign_encrypt_pgp_mime_to_bot() {
     assert_eq!(o.decrypt_error, None);
     assert!(o.encrypted);
     assert_eq!(o.inner, ENTITY);
-    assert_eq!(o.signature, SigVerdict::Valid { fingerprint: rep_fpr.clone() });
+    assert_eq!(
+        o.signature,
+        SigVerdict::Valid {
+            fingerprint: rep_fpr.clone()
+        }
+    );
 
     let o = open_message(&mail, &bot, &Keyring::new(), now());
     assert_eq!(o.inner, ENTITY);
@@ -182,25 +218,54 @@ fn gpg_detached_pgp_mime_signed() {
     let (rep, rep_fpr) = g.reporter_cert();
     let part = b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\nSigned report body.\r\n-- \r\nRita\r\n";
     let data = g.file("part", part);
-    let sig = g.ok(&["--armor", "--detach-sign", "-u", REPORTER, "-o", "-", data.to_str().expect("path")], b"");
+    let sig = g.ok(
+        &[
+            "--armor",
+            "--detach-sign",
+            "-u",
+            REPORTER,
+            "-o",
+            "-",
+            data.to_str().expect("path"),
+        ],
+        b"",
+    );
     let mut mail = headers();
     mail.extend_from_slice(b"Content-Type: multipart/signed; micalg=pgp-sha256;\r\n protocol=\"application/pgp-signature\"; boundary=\"sig-b\"\r\n\r\nThis is an OpenPGP/MIME signed message\r\n--sig-b\r\n");
     mail.extend_from_slice(part);
-    mail.extend_from_slice(b"\r\n--sig-b\r\nContent-Type: application/pgp-signature; name=\"signature.asc\"\r\n\r\n");
+    mail.extend_from_slice(
+        b"\r\n--sig-b\r\nContent-Type: application/pgp-signature; name=\"signature.asc\"\r\n\r\n",
+    );
     mail.extend_from_slice(&crlf(&sig));
     mail.extend_from_slice(b"\r\n--sig-b--\r\n");
 
     let o = open_message(&mail, &bot, &keyring_with(&rep), now());
-    assert_eq!(o.signature, SigVerdict::Valid { fingerprint: rep_fpr.clone() });
+    assert_eq!(
+        o.signature,
+        SigVerdict::Valid {
+            fingerprint: rep_fpr.clone()
+        }
+    );
     assert_eq!(o.inner, part);
     assert!(!o.encrypted);
 
     let o = open_message(&mail, &bot, &Keyring::new(), now());
-    assert!(matches!(o.signature, SigVerdict::UnknownKey { .. }), "{:?}", o.signature);
+    assert!(
+        matches!(o.signature, SigVerdict::UnknownKey { .. }),
+        "{:?}",
+        o.signature
+    );
 
-    let s = String::from_utf8(mail).expect("utf8").replace("Signed report", "Signed rep0rt");
+    let s = String::from_utf8(mail)
+        .expect("utf8")
+        .replace("Signed report", "Signed rep0rt");
     let o = open_message(s.as_bytes(), &bot, &keyring_with(&rep), now());
-    assert_eq!(o.signature, SigVerdict::Bad { fingerprint: Some(rep_fpr) });
+    assert_eq!(
+        o.signature,
+        SigVerdict::Bad {
+            fingerprint: Some(rep_fpr)
+        }
+    );
 }
 
 fn inline_mail(body: &[u8]) -> Vec<u8> {
@@ -223,24 +288,57 @@ fn gpg_inline_clearsign_and_encrypt() {
     let mut body = b"Hello team,\n\n".to_vec();
     body.extend_from_slice(&clear);
     let o = open_message(&inline_mail(&body), &bot, &kr, now());
-    assert_eq!(o.signature, SigVerdict::Valid { fingerprint: rep_fpr.clone() });
+    assert_eq!(
+        o.signature,
+        SigVerdict::Valid {
+            fingerprint: rep_fpr.clone()
+        }
+    );
     assert!(!o.encrypted);
     let inner = String::from_utf8(o.inner).expect("utf8");
-    assert!(inner.starts_with("Content-Type: text/plain; charset=utf-8\r\n\r\n"), "{inner}");
-    assert!(inner.contains("I found an overflow in parse_header().\r\nDetails follow."), "{inner}");
+    assert!(
+        inner.starts_with("Content-Type: text/plain; charset=utf-8\r\n\r\n"),
+        "{inner}"
+    );
+    assert!(
+        inner.contains("I found an overflow in parse_header().\r\nDetails follow."),
+        "{inner}"
+    );
 
-    let tampered = String::from_utf8(inline_mail(&body)).expect("utf8").replace("overflow", "underflow");
+    let tampered = String::from_utf8(inline_mail(&body))
+        .expect("utf8")
+        .replace("overflow", "underflow");
     let o = open_message(tampered.as_bytes(), &bot, &kr, now());
-    assert_eq!(o.signature, SigVerdict::Bad { fingerprint: Some(rep_fpr.clone()) });
+    assert_eq!(
+        o.signature,
+        SigVerdict::Bad {
+            fingerprint: Some(rep_fpr.clone())
+        }
+    );
 
     let enc = g.ok(
-        &["--armor", "--trust-model", "always", "--encrypt", "--sign", "-u", REPORTER, "-r", bot.fingerprint().as_str()],
+        &[
+            "--armor",
+            "--trust-model",
+            "always",
+            "--encrypt",
+            "--sign",
+            "-u",
+            REPORTER,
+            "-r",
+            bot.fingerprint().as_str(),
+        ],
         text,
     );
     let o = open_message(&inline_mail(&enc), &bot, &kr, now());
     assert_eq!(o.decrypt_error, None);
     assert!(o.encrypted);
-    assert_eq!(o.signature, SigVerdict::Valid { fingerprint: rep_fpr });
+    assert_eq!(
+        o.signature,
+        SigVerdict::Valid {
+            fingerprint: rep_fpr
+        }
+    );
     assert_eq!(
         o.inner,
         b"Content-Type: text/plain; charset=utf-8\r\n\r\nI found an overflow in parse_header().\r\nDetails follow.\r\n"
@@ -264,15 +362,24 @@ fn bot_output_readable_by_gpg() {
     let entity = pgp_mime_encrypt(ENTITY, &[&rep], &bot, now()).expect("encrypt");
     let mut mail = headers();
     mail.extend_from_slice(&entity);
-    let msg = MessageParser::default().parse(&mail).expect("parse our own mail");
-    let PartType::Multipart(ids) = &msg.parts[0].body else { panic!("not multipart") };
+    let msg = MessageParser::default()
+        .parse(&mail)
+        .expect("parse our own mail");
+    let PartType::Multipart(ids) = &msg.parts[0].body else {
+        panic!("not multipart")
+    };
     assert_eq!(ids.len(), 2);
     assert_eq!(msg.parts[ids[0] as usize].contents(), b"Version: 1\r\n");
     let armored = msg.parts[ids[1] as usize].contents().to_vec();
     let enc = g.file("enc.asc", &armored);
     let status = g.home.path().join("status-dec");
     let out = g.ok(
-        &["--status-file", status.to_str().expect("p"), "--decrypt", enc.to_str().expect("p")],
+        &[
+            "--status-file",
+            status.to_str().expect("p"),
+            "--decrypt",
+            enc.to_str().expect("p"),
+        ],
         b"",
     );
     assert_eq!(out, ENTITY);
@@ -280,7 +387,8 @@ fn bot_output_readable_by_gpg() {
     assert!(st.contains("[GNUPG:] DECRYPTION_OKAY"), "{st}");
     assert!(st.contains("[GNUPG:] GOODSIG "), "{st}");
     assert!(
-        st.lines().any(|l| l.starts_with("[GNUPG:] VALIDSIG ") && l.trim_end().ends_with(&bot_fpr)),
+        st.lines()
+            .any(|l| l.starts_with("[GNUPG:] VALIDSIG ") && l.trim_end().ends_with(&bot_fpr)),
         "{st}"
     );
     // The whole MIME file also works, as a user would save it.
@@ -305,7 +413,9 @@ fn bot_output_readable_by_gpg() {
     let mut mail = headers();
     mail.extend_from_slice(&signed);
     let msg = MessageParser::default().parse(&mail).expect("parse signed");
-    let PartType::Multipart(ids) = &msg.parts[0].body else { panic!("not multipart") };
+    let PartType::Multipart(ids) = &msg.parts[0].body else {
+        panic!("not multipart")
+    };
     let sig = msg.parts[ids[1] as usize].contents().to_vec();
     let sigf = g.file("sig.asc", &sig);
     let dataf = g.file("data", signed_part.as_bytes());
@@ -332,11 +442,23 @@ fn bot_output_readable_by_gpg() {
 
     // A tampered data file must fail in gpg too (sanity check of the test).
     let bad = g.file("data-bad", &signed_part.as_bytes()[1..]);
-    let out = g.run(&["--verify", sigf.to_str().expect("p"), bad.to_str().expect("p")], b"");
+    let out = g.run(
+        &[
+            "--verify",
+            sigf.to_str().expect("p"),
+            bad.to_str().expect("p"),
+        ],
+        b"",
+    );
     assert!(!out.status.success());
 
     // And our own open_message agrees on what we produced.
     let o = open_message(&mail, &bot, &Keyring::new(), now());
-    assert_eq!(o.signature, SigVerdict::Valid { fingerprint: bot.fingerprint() });
+    assert_eq!(
+        o.signature,
+        SigVerdict::Valid {
+            fingerprint: bot.fingerprint()
+        }
+    );
     assert_eq!(o.inner, ENTITY);
 }

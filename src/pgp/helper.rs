@@ -1,7 +1,6 @@
 //! Sequoia verification/decryption helper that turns signature results into
 //! a [`SigVerdict`] instead of failing the stream.
 
-use sequoia_openpgp as openpgp;
 use openpgp::crypto::SessionKey;
 use openpgp::packet::{PKESK, SKESK};
 use openpgp::parse::stream::{
@@ -9,9 +8,10 @@ use openpgp::parse::stream::{
 };
 use openpgp::types::SymmetricAlgorithm;
 use openpgp::{Cert, KeyHandle};
+use sequoia_openpgp as openpgp;
 
-use super::keys::{cert_fingerprint, BotKey, Keyring};
 use super::SigVerdict;
+use super::keys::{BotKey, Keyring, cert_fingerprint};
 
 pub(crate) struct Helper<'a> {
     pub keyring: &'a Keyring,
@@ -30,7 +30,13 @@ impl<'a> Helper<'a> {
         bot: &'a BotKey,
         no_key_for_us: &'a std::cell::Cell<bool>,
     ) -> Self {
-        Helper { keyring, bot, verdict: SigVerdict::Unsigned, decrypted: false, no_key_for_us }
+        Helper {
+            keyring,
+            bot,
+            verdict: SigVerdict::Unsigned,
+            decrypted: false,
+            no_key_for_us,
+        }
     }
 }
 
@@ -49,14 +55,20 @@ fn issuer_hex(sig: &openpgp::packet::Signature) -> String {
 
 impl VerificationHelper for Helper<'_> {
     fn get_certs(&mut self, ids: &[KeyHandle]) -> openpgp::Result<Vec<Cert>> {
-        let mut certs: Vec<Cert> =
-            self.keyring.find_by_handles(ids).into_iter().cloned().collect();
+        let mut certs: Vec<Cert> = self
+            .keyring
+            .find_by_handles(ids)
+            .into_iter()
+            .cloned()
+            .collect();
         // Our own signatures (e.g. an archived copy of our outbound mail)
         // count as known even if the operator did not add the bot's cert.
         let own = self.bot.public_cert();
         let own_fpr = cert_fingerprint(own);
         if !certs.iter().any(|c| cert_fingerprint(c) == own_fpr)
-            && own.keys().any(|k| ids.iter().any(|h| h.aliases(k.key().key_handle())))
+            && own
+                .keys()
+                .any(|k| ids.iter().any(|h| h.aliases(k.key().key_handle())))
         {
             certs.push(own.clone());
         }
@@ -70,19 +82,19 @@ impl VerificationHelper for Helper<'_> {
             if let MessageLayer::SignatureGroup { results } = layer {
                 for r in results {
                     let v = match r {
-                        Ok(good) => {
-                            SigVerdict::Valid { fingerprint: cert_fingerprint(good.ka.cert()) }
-                        }
-                        Err(VerificationError::MissingKey { sig }) => {
-                            SigVerdict::UnknownKey { issuer: issuer_hex(sig) }
-                        }
-                        Err(VerificationError::UnboundKey { cert, .. }) => {
-                            SigVerdict::Bad { fingerprint: Some(cert_fingerprint(cert)) }
-                        }
+                        Ok(good) => SigVerdict::Valid {
+                            fingerprint: cert_fingerprint(good.ka.cert()),
+                        },
+                        Err(VerificationError::MissingKey { sig }) => SigVerdict::UnknownKey {
+                            issuer: issuer_hex(sig),
+                        },
+                        Err(VerificationError::UnboundKey { cert, .. }) => SigVerdict::Bad {
+                            fingerprint: Some(cert_fingerprint(cert)),
+                        },
                         Err(VerificationError::BadKey { ka, .. })
-                        | Err(VerificationError::BadSignature { ka, .. }) => {
-                            SigVerdict::Bad { fingerprint: Some(cert_fingerprint(ka.cert())) }
-                        }
+                        | Err(VerificationError::BadSignature { ka, .. }) => SigVerdict::Bad {
+                            fingerprint: Some(cert_fingerprint(ka.cert())),
+                        },
                         Err(_) => SigVerdict::Bad { fingerprint: None },
                     };
                     let cur = std::mem::replace(&mut self.verdict, SigVerdict::Unsigned);
@@ -106,29 +118,32 @@ impl DecryptionHelper for Helper<'_> {
         // First the PKESKs addressed to one of our keys, then anonymous
         // (wildcard) recipients, which we have to try blindly.
         for pkesk in pkesks {
-            let Some(rcpt) = pkesk.recipient() else { continue };
+            let Some(rcpt) = pkesk.recipient() else {
+                continue;
+            };
             for (handle, kp) in keys.iter_mut() {
-                if rcpt.aliases(&*handle) {
-                    if let Some((algo, sk)) = pkesk.decrypt(kp, sym_algo) {
-                        if decrypt(algo, &sk) {
-                            self.decrypted = true;
-                            return Ok(Some(self.bot.public_cert().clone()));
-                        }
-                    }
+                if rcpt.aliases(&*handle)
+                    && let Some((algo, sk)) = pkesk.decrypt(kp, sym_algo)
+                    && decrypt(algo, &sk)
+                {
+                    self.decrypted = true;
+                    return Ok(Some(self.bot.public_cert().clone()));
                 }
             }
         }
         for pkesk in pkesks.iter().filter(|p| p.recipient().is_none()) {
             for (_, kp) in keys.iter_mut() {
-                if let Some((algo, sk)) = pkesk.decrypt(kp, sym_algo) {
-                    if decrypt(algo, &sk) {
-                        self.decrypted = true;
-                        return Ok(Some(self.bot.public_cert().clone()));
-                    }
+                if let Some((algo, sk)) = pkesk.decrypt(kp, sym_algo)
+                    && decrypt(algo, &sk)
+                {
+                    self.decrypted = true;
+                    return Ok(Some(self.bot.public_cert().clone()));
                 }
             }
         }
         self.no_key_for_us.set(true);
-        Err(anyhow::anyhow!("message is not encrypted to any of our keys"))
+        Err(anyhow::anyhow!(
+            "message is not encrypted to any of our keys"
+        ))
     }
 }

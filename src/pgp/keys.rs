@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use base64::Engine as _;
-use sequoia_openpgp as openpgp;
 use openpgp::cert::prelude::*;
 use openpgp::crypto::{KeyPair, Password};
 use openpgp::packet::Packet;
@@ -14,6 +13,7 @@ use openpgp::policy::StandardPolicy;
 use openpgp::serialize::SerializeInto;
 use openpgp::types::{KeyFlags, RevocationStatus};
 use openpgp::{Cert, KeyHandle};
+use sequoia_openpgp as openpgp;
 
 use super::{Fingerprint, PgpError, Result};
 
@@ -106,7 +106,11 @@ impl BotKey {
                 dec.role_into_subordinate().into()
             });
         }
-        let cert = if packets.is_empty() { cert } else { cert.insert_packets(packets)?.0 };
+        let cert = if packets.is_empty() {
+            cert
+        } else {
+            cert.insert_packets(packets)?.0
+        };
         BotKey::from_cert(cert)
     }
 
@@ -151,16 +155,20 @@ impl BotKey {
         let minimal = self
             .public
             .clone()
-            .retain_userids(|ua| {
-                matches!(ua.userid().email(), Ok(Some(e)) if e.to_ascii_lowercase() == want)
-            })
+            .retain_userids(
+                |ua| matches!(ua.userid().email(), Ok(Some(e)) if e.to_ascii_lowercase() == want),
+            )
             .retain_subkeys(|ka| enc_fprs.contains(&ka.key().fingerprint()));
         if minimal.userids().next().is_none() {
             return Err(PgpError::NoUserIdForAddress(addr.to_string()));
         }
         let bin = minimal.export_to_vec()?;
         let b64 = base64::engine::general_purpose::STANDARD.encode(bin);
-        Ok(format!("addr={}; prefer-encrypt=mutual; keydata={}", addr.trim(), b64))
+        Ok(format!(
+            "addr={}; prefer-encrypt=mutual; keydata={}",
+            addr.trim(),
+            b64
+        ))
     }
 
     /// The unlocked signing key valid at `now`.
@@ -275,8 +283,11 @@ impl Keyring {
 pub fn parse_certs(bytes: &[u8]) -> Result<Vec<Cert>> {
     let mut certs = parse_certs_raw(bytes);
     if certs.is_empty() {
-        let compact: Vec<u8> =
-            bytes.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+        let compact: Vec<u8> = bytes
+            .iter()
+            .copied()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect();
         if let Ok(bin) = base64::engine::general_purpose::STANDARD.decode(&compact) {
             certs = parse_certs_raw(&bin);
         }
@@ -284,7 +295,10 @@ pub fn parse_certs(bytes: &[u8]) -> Result<Vec<Cert>> {
     if certs.is_empty() {
         return Err(PgpError::NoCerts);
     }
-    Ok(certs.into_iter().map(|c| c.strip_secret_key_material()).collect())
+    Ok(certs
+        .into_iter()
+        .map(|c| c.strip_secret_key_material())
+        .collect())
 }
 
 fn parse_certs_raw(bytes: &[u8]) -> Vec<Cert> {
@@ -309,7 +323,13 @@ pub fn cert_userid_emails(cert: &Cert, now: SystemTime) -> Vec<String> {
     let mut out: Vec<String> = vc
         .userids()
         .filter(|ua| !matches!(ua.revocation_status(), RevocationStatus::Revoked(_)))
-        .filter_map(|ua| ua.userid().email().ok().flatten().map(|e| e.to_ascii_lowercase()))
+        .filter_map(|ua| {
+            ua.userid()
+                .email()
+                .ok()
+                .flatten()
+                .map(|e| e.to_ascii_lowercase())
+        })
         .collect();
     out.sort();
     out.dedup();

@@ -28,14 +28,21 @@ fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     if needle.is_empty() || from > hay.len() {
         return None;
     }
-    hay[from..].windows(needle.len()).position(|w| w == needle).map(|p| p + from)
+    hay[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
 }
 
 /// Exact byte range of the first body part of a multipart entity whose body
 /// starts at `body_start` in `raw`: from just after the first delimiter
 /// line to just before the CRLF that precedes the next delimiter (RFC 2046
 /// §5.1.1: that CRLF belongs to the delimiter, not to the part).
-pub(crate) fn first_part_range(raw: &[u8], body_start: usize, boundary: &str) -> Option<(usize, usize)> {
+pub(crate) fn first_part_range(
+    raw: &[u8],
+    body_start: usize,
+    boundary: &str,
+) -> Option<(usize, usize)> {
     let delim = format!("--{boundary}");
     let delim = delim.as_bytes();
     // The first delimiter is either at the very start of the body or at the

@@ -13,9 +13,9 @@ mod open;
 mod seal;
 
 pub use keys::{
-    cert_can_encrypt, cert_fingerprint, cert_userid_emails, parse_certs, BotKey, Keyring,
+    BotKey, Keyring, cert_can_encrypt, cert_fingerprint, cert_userid_emails, parse_certs,
 };
-pub use open::{open_message, Opened};
+pub use open::{Opened, open_message};
 pub use seal::{encrypt_and_sign_armored, pgp_mime_encrypt, pgp_mime_sign, sign_detached_armored};
 
 /// Re-exported so callers need not depend on sequoia directly for the type.
@@ -114,13 +114,19 @@ impl std::fmt::Display for Fingerprint {
 pub enum SigVerdict {
     /// A good signature by a key we know (the fingerprint is the
     /// certificate's primary fingerprint, not the signing subkey's).
-    Valid { fingerprint: Fingerprint },
+    Valid {
+        fingerprint: Fingerprint,
+    },
     /// A signature that does not verify, or whose key is revoked, expired
     /// or not validly bound. `fingerprint` is set when the key is known.
-    Bad { fingerprint: Option<Fingerprint> },
+    Bad {
+        fingerprint: Option<Fingerprint>,
+    },
     /// A signature by a key not in our keyring (issuer key ID or
     /// fingerprint, uppercase hex).
-    UnknownKey { issuer: String },
+    UnknownKey {
+        issuer: String,
+    },
     Unsigned,
 }
 
@@ -138,7 +144,11 @@ impl SigVerdict {
     /// signature from a known key wins, then a bad one, then an unknown
     /// key. On a tie the first verdict is kept so results are stable.
     pub fn combine(self, other: SigVerdict) -> SigVerdict {
-        if other.rank() > self.rank() { other } else { self }
+        if other.rank() > self.rank() {
+            other
+        } else {
+            self
+        }
     }
 }
 

@@ -6,15 +6,15 @@ use std::io::Read;
 use std::time::SystemTime;
 
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
-use sequoia_openpgp as openpgp;
-use openpgp::parse::stream::{DecryptorBuilder, DetachedVerifierBuilder, VerifierBuilder};
 use openpgp::parse::Parse;
+use openpgp::parse::stream::{DecryptorBuilder, DetachedVerifierBuilder, VerifierBuilder};
 use openpgp::policy::StandardPolicy;
+use sequoia_openpgp as openpgp;
 
+use super::SigVerdict;
 use super::helper::Helper;
 use super::keys::{BotKey, Keyring};
-use super::mime::{find_armor_block, first_part_range, text_entity, to_crlf, ArmorKind};
-use super::SigVerdict;
+use super::mime::{ArmorKind, find_armor_block, first_part_range, text_entity, to_crlf};
 
 /// Cap on decrypted output: a compressed packet can expand enormously and
 /// the input is attacker-controlled.
@@ -53,7 +53,12 @@ pub fn open_message(raw: &[u8], bot: &BotKey, keyring: &Keyring, now: SystemTime
 }
 
 fn plain(raw: &[u8]) -> Opened {
-    Opened { inner: raw.to_vec(), encrypted: false, decrypt_error: None, signature: SigVerdict::Unsigned }
+    Opened {
+        inner: raw.to_vec(),
+        encrypted: false,
+        decrypt_error: None,
+        signature: SigVerdict::Unsigned,
+    }
 }
 
 fn failed(raw: &[u8], encrypted: bool, reason: impl Into<String>) -> Opened {
@@ -81,7 +86,9 @@ fn open_entity(raw: &[u8], cx: &Cx, depth: usize) -> Opened {
     let (ctype, subtype) = match root.content_type() {
         Some(ct) => (
             ct.ctype().to_ascii_lowercase(),
-            ct.subtype().map(|s| s.to_ascii_lowercase()).unwrap_or_default(),
+            ct.subtype()
+                .map(|s| s.to_ascii_lowercase())
+                .unwrap_or_default(),
         ),
         None => ("text".to_string(), "plain".to_string()),
     };
@@ -129,16 +136,22 @@ fn open_signed(raw: &[u8], msg: &Message, cx: &Cx, depth: usize) -> Opened {
         decrypt_error: None,
         signature: SigVerdict::Bad { fingerprint: None },
     };
-    let Some(root) = msg.parts.first() else { return bad() };
+    let Some(root) = msg.parts.first() else {
+        return bad();
+    };
     let Some(boundary) = root.content_type().and_then(|ct| ct.attribute("boundary")) else {
         return bad();
     };
     let ids = child_ids(msg);
-    let Some(sig_part) = ids.get(1).and_then(|id| msg.parts.get(*id)) else { return bad() };
+    let Some(sig_part) = ids.get(1).and_then(|id| msg.parts.get(*id)) else {
+        return bad();
+    };
     let Some((start, end)) = first_part_range(raw, root.offset_body as usize, boundary) else {
         return bad();
     };
-    let Some(signed) = raw.get(start..end) else { return bad() };
+    let Some(signed) = raw.get(start..end) else {
+        return bad();
+    };
     let sig = sig_part.contents();
     let mut verdict = verify_detached(sig, &to_crlf(signed), cx);
     if !matches!(verdict, SigVerdict::Valid { .. }) {
@@ -168,11 +181,15 @@ fn open_inline(raw: &[u8], msg: &Message, cx: &Cx) -> Opened {
             // RFC 2045 default, but only where no multipart says otherwise.
             None => i == 0 || !matches!(part.body, PartType::Multipart(_)),
         };
-        let PartType::Text(text) = &part.body else { continue };
+        let PartType::Text(text) = &part.body else {
+            continue;
+        };
         if !is_plain {
             continue;
         }
-        let Some((kind, block)) = find_armor_block(text) else { continue };
+        let Some((kind, block)) = find_armor_block(text) else {
+            continue;
+        };
         // Only sequoia's Verifier applies the cleartext signature framework
         // transformation; the Decryptor does not.
         let result = match kind {
@@ -238,7 +255,11 @@ fn decrypt(data: &[u8], cx: &Cx) -> Result<Decrypted, String> {
         return Err("decrypted content too large".to_string());
     }
     let h = dec.into_helper();
-    Ok(Decrypted { plaintext, verdict: h.verdict, encrypted: h.decrypted })
+    Ok(Decrypted {
+        plaintext,
+        verdict: h.verdict,
+        encrypted: h.decrypted,
+    })
 }
 
 /// Verifies a cleartext-signed message and returns its text.
@@ -261,7 +282,11 @@ fn verify_cleartext(data: &[u8], cx: &Cx) -> Result<Decrypted, String> {
         SigVerdict::Unsigned => SigVerdict::Bad { fingerprint: None },
         verdict => verdict,
     };
-    Ok(Decrypted { plaintext, verdict, encrypted: false })
+    Ok(Decrypted {
+        plaintext,
+        verdict,
+        encrypted: false,
+    })
 }
 
 /// Verifies a detached signature over exactly `data`. A signature part that
@@ -272,8 +297,12 @@ fn verify_detached(sig: &[u8], data: &[u8], cx: &Cx) -> SigVerdict {
     let policy = StandardPolicy::new();
     let no_key = Cell::new(false);
     let helper = Helper::new(cx.keyring, cx.bot, &no_key);
-    let Ok(builder) = DetachedVerifierBuilder::from_bytes(sig) else { return bad };
-    let Ok(mut v) = builder.with_policy(&policy, cx.now, helper) else { return bad };
+    let Ok(builder) = DetachedVerifierBuilder::from_bytes(sig) else {
+        return bad;
+    };
+    let Ok(mut v) = builder.with_policy(&policy, cx.now, helper) else {
+        return bad;
+    };
     if v.verify_bytes(data).is_err() {
         return bad;
     }

@@ -3,13 +3,13 @@
 use std::io::Write;
 use std::time::SystemTime;
 
-use sequoia_openpgp as openpgp;
+use openpgp::Cert;
 use openpgp::armor;
 use openpgp::serialize::stream::{Armorer, Encryptor, LiteralWriter, Message, Recipient, Signer};
 use openpgp::types::HashAlgorithm;
-use openpgp::Cert;
+use sequoia_openpgp as openpgp;
 
-use super::keys::{cert_fingerprint, encryption_keys, BotKey};
+use super::keys::{BotKey, cert_fingerprint, encryption_keys};
 use super::mime::{boundary_for, to_crlf};
 use super::{PgpError, Result};
 
@@ -73,7 +73,10 @@ pub fn encrypt_and_sign_armored(
         let m = Message::new(&mut sink);
         let m = Armorer::new(m).kind(armor::Kind::Message).build()?;
         let m = Encryptor::for_recipients(m, rcpts).build()?;
-        let m = Signer::new(m, keypair)?.hash_algo(HASH)?.creation_time(now).build()?;
+        let m = Signer::new(m, keypair)?
+            .hash_algo(HASH)?
+            .creation_time(now)
+            .build()?;
         let mut m = LiteralWriter::new(m).date(now)?.build()?;
         m.write_all(data)?;
         m.finalize()?;

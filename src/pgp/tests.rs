@@ -1,11 +1,11 @@
 use std::io::Write;
 use std::time::{Duration, SystemTime};
 
-use sequoia_openpgp as openpgp;
 use openpgp::cert::prelude::*;
 use openpgp::policy::StandardPolicy;
 use openpgp::serialize::stream::{Message, Signer};
 use openpgp::types::ReasonForRevocation;
+use sequoia_openpgp as openpgp;
 
 use super::*;
 
@@ -43,7 +43,10 @@ fn generate_and_armor_roundtrip() {
     assert_eq!(b.fingerprint().as_str().len(), 40);
     assert!(cert_can_encrypt(b.public_cert(), now()));
     assert!(!b.public_cert().is_tsk());
-    assert_eq!(cert_userid_emails(b.public_cert(), now()), vec!["security@example.org"]);
+    assert_eq!(
+        cert_userid_emails(b.public_cert(), now()),
+        vec!["security@example.org"]
+    );
 
     let plain = b.to_secret_armored(None).unwrap();
     assert!(plain.starts_with("-----BEGIN PGP PRIVATE KEY BLOCK-----"));
@@ -95,11 +98,14 @@ fn fingerprint_serde_and_parse() {
 fn keyring_and_parse_certs() {
     let r = reporter();
     let mut kr = Keyring::new();
-    let fprs = kr.add_armored(r.public_armored().unwrap().as_bytes()).unwrap();
+    let fprs = kr
+        .add_armored(r.public_armored().unwrap().as_bytes())
+        .unwrap();
     assert_eq!(fprs, vec![r.fingerprint()]);
     assert!(kr.get(&r.fingerprint()).is_some());
     // Adding a secret key strips it.
-    kr.add_armored(r.to_secret_armored(None).unwrap().as_bytes()).unwrap();
+    kr.add_armored(r.to_secret_armored(None).unwrap().as_bytes())
+        .unwrap();
     assert_eq!(kr.len(), 1);
     assert!(!kr.get(&r.fingerprint()).unwrap().is_tsk());
     assert!(matches!(parse_certs(b"garbage"), Err(PgpError::NoCerts)));
@@ -109,7 +115,9 @@ fn keyring_and_parse_certs() {
 #[test]
 fn autocrypt_header() {
     let b = bot();
-    let v = b.autocrypt_header_value("security@example.org", now()).unwrap();
+    let v = b
+        .autocrypt_header_value("security@example.org", now())
+        .unwrap();
     assert!(v.starts_with("addr=security@example.org; prefer-encrypt=mutual; keydata="));
     assert!(!v.contains('\n'));
     let keydata = v.split("keydata=").nth(1).unwrap();
@@ -135,7 +143,12 @@ fn pgp_mime_signed_verdicts() {
     let signed = mail(&pgp_mime_sign(ENTITY, &r, now()).unwrap());
 
     let o = open_message(&signed, &b, &keyring_with(&r), now());
-    assert_eq!(o.signature, SigVerdict::Valid { fingerprint: r.fingerprint() });
+    assert_eq!(
+        o.signature,
+        SigVerdict::Valid {
+            fingerprint: r.fingerprint()
+        }
+    );
     assert_eq!(o.inner, ENTITY);
     assert!(!o.encrypted);
     assert_eq!(o.decrypt_error, None);
@@ -152,18 +165,33 @@ fn pgp_mime_signed_verdicts() {
     let mut tampered = signed.clone();
     tampered[pos] = b'J';
     let o = open_message(&tampered, &b, &keyring_with(&r), now());
-    assert_eq!(o.signature, SigVerdict::Bad { fingerprint: Some(r.fingerprint()) });
+    assert_eq!(
+        o.signature,
+        SigVerdict::Bad {
+            fingerprint: Some(r.fingerprint())
+        }
+    );
 
     // The same message with LF line ends (as stored by some MDAs) still
     // verifies thanks to canonicalisation.
     let lf: Vec<u8> = signed.iter().copied().filter(|b| *b != b'\r').collect();
     let o = open_message(&lf, &b, &keyring_with(&r), now());
-    assert_eq!(o.signature, SigVerdict::Valid { fingerprint: r.fingerprint() });
+    assert_eq!(
+        o.signature,
+        SigVerdict::Valid {
+            fingerprint: r.fingerprint()
+        }
+    );
 
     // Our own signature is recognised without keyring entry.
     let own = mail(&pgp_mime_sign(ENTITY, &b, now()).unwrap());
     let o = open_message(&own, &b, &Keyring::new(), now());
-    assert_eq!(o.signature, SigVerdict::Valid { fingerprint: b.fingerprint() });
+    assert_eq!(
+        o.signature,
+        SigVerdict::Valid {
+            fingerprint: b.fingerprint()
+        }
+    );
 }
 
 #[test]
@@ -194,7 +222,12 @@ fn revoked_signer_is_bad() {
     let mut kr = Keyring::new();
     kr.add(revoked);
     let o = open_message(&signed, &b, &kr, now());
-    assert_eq!(o.signature, SigVerdict::Bad { fingerprint: Some(r.fingerprint()) });
+    assert_eq!(
+        o.signature,
+        SigVerdict::Bad {
+            fingerprint: Some(r.fingerprint())
+        }
+    );
 }
 
 #[test]
@@ -208,7 +241,12 @@ fn pgp_mime_encrypted_and_nested() {
     assert!(o.encrypted);
     assert_eq!(o.decrypt_error, None);
     assert_eq!(o.inner, ENTITY);
-    assert_eq!(o.signature, SigVerdict::Valid { fingerprint: r.fingerprint() });
+    assert_eq!(
+        o.signature,
+        SigVerdict::Valid {
+            fingerprint: r.fingerprint()
+        }
+    );
     let o = open_message(&enc, &b, &Keyring::new(), now());
     assert!(matches!(o.signature, SigVerdict::UnknownKey { .. }));
     assert_eq!(o.inner, ENTITY);
@@ -219,7 +257,12 @@ fn pgp_mime_encrypted_and_nested() {
     let o = open_message(&enc, &b, &kr, now());
     assert!(o.encrypted);
     assert_eq!(o.inner, ENTITY);
-    assert_eq!(o.signature, SigVerdict::Valid { fingerprint: r.fingerprint() });
+    assert_eq!(
+        o.signature,
+        SigVerdict::Valid {
+            fingerprint: r.fingerprint()
+        }
+    );
 
     // Encrypt-then-sign.
     let enc = pgp_mime_encrypt(ENTITY, &[b.public_cert()], &r, now()).unwrap();
@@ -228,14 +271,27 @@ fn pgp_mime_encrypted_and_nested() {
     assert!(o.encrypted);
     assert_eq!(o.decrypt_error, None);
     assert_eq!(o.inner, ENTITY);
-    assert_eq!(o.signature, SigVerdict::Valid { fingerprint: r.fingerprint() });
+    assert_eq!(
+        o.signature,
+        SigVerdict::Valid {
+            fingerprint: r.fingerprint()
+        }
+    );
 
     // Encrypted to someone else only: the bot cannot read it. (The bot
     // always encrypts to itself, so use a third key as "bot".)
     let other = BotKey::generate("Other <o@x.test>", t0()).unwrap();
-    let o = open_message(&mail(&pgp_mime_encrypt(ENTITY, &[r.public_cert()], &r, now()).unwrap()), &other, &kr, now());
+    let o = open_message(
+        &mail(&pgp_mime_encrypt(ENTITY, &[r.public_cert()], &r, now()).unwrap()),
+        &other,
+        &kr,
+        now(),
+    );
     assert!(o.encrypted);
-    assert_eq!(o.decrypt_error.as_deref(), Some("the message is not encrypted to the bot's key"));
+    assert_eq!(
+        o.decrypt_error.as_deref(),
+        Some("the message is not encrypted to the bot's key")
+    );
     assert_eq!(o.signature, SigVerdict::Unsigned);
 }
 
@@ -267,7 +323,12 @@ fn cleartext_sign(text: &[u8], k: &BotKey) -> Vec<u8> {
         .unwrap();
     let mut sink = Vec::new();
     let m = Message::new(&mut sink);
-    let mut m = Signer::new(m, kp).unwrap().creation_time(now()).cleartext().build().unwrap();
+    let mut m = Signer::new(m, kp)
+        .unwrap()
+        .creation_time(now())
+        .cleartext()
+        .build()
+        .unwrap();
     m.write_all(text).unwrap();
     m.finalize().unwrap();
     sink
@@ -280,29 +341,60 @@ fn inline_pgp() {
     let kr = keyring_with(&r);
     let text = "Secret details\nof the bug.\n";
     let armored = encrypt_and_sign_armored(text.as_bytes(), &[b.public_cert()], &r, now()).unwrap();
-    let m = mail(format!("Content-Type: text/plain; charset=us-ascii\r\n\r\nHi,\r\n\r\n{armored}\r\nbye\r\n").as_bytes());
+    let m = mail(
+        format!(
+            "Content-Type: text/plain; charset=us-ascii\r\n\r\nHi,\r\n\r\n{armored}\r\nbye\r\n"
+        )
+        .as_bytes(),
+    );
     let o = open_message(&m, &b, &kr, now());
     assert!(o.encrypted);
     assert_eq!(o.decrypt_error, None);
-    assert_eq!(o.signature, SigVerdict::Valid { fingerprint: r.fingerprint() });
-    assert_eq!(o.inner, b"Content-Type: text/plain; charset=utf-8\r\n\r\nSecret details\r\nof the bug.\r\n");
+    assert_eq!(
+        o.signature,
+        SigVerdict::Valid {
+            fingerprint: r.fingerprint()
+        }
+    );
+    assert_eq!(
+        o.inner,
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nSecret details\r\nof the bug.\r\n"
+    );
 
     let clear = cleartext_sign(b"I found a bug.\nReally.\n", &r);
     let m = mail(&[b"Content-Type: text/plain\r\n\r\n".as_slice(), &clear].concat());
     let o = open_message(&m, &b, &kr, now());
     assert!(!o.encrypted);
-    assert_eq!(o.signature, SigVerdict::Valid { fingerprint: r.fingerprint() });
+    assert_eq!(
+        o.signature,
+        SigVerdict::Valid {
+            fingerprint: r.fingerprint()
+        }
+    );
     let inner = String::from_utf8(o.inner).unwrap();
     assert!(inner.contains("I found a bug.\r\nReally."), "{inner}");
     // Tampered cleartext.
     let s = String::from_utf8(m).unwrap().replace("I found", "I faked");
     let o = open_message(s.as_bytes(), &b, &kr, now());
-    assert_eq!(o.signature, SigVerdict::Bad { fingerprint: Some(r.fingerprint()) });
+    assert_eq!(
+        o.signature,
+        SigVerdict::Bad {
+            fingerprint: Some(r.fingerprint())
+        }
+    );
 
     // Plain mail is passed through untouched.
     let m = mail(b"Content-Type: text/plain\r\n\r\nhello\r\n");
     let o = open_message(&m, &b, &kr, now());
-    assert_eq!(o, Opened { inner: m.clone(), encrypted: false, decrypt_error: None, signature: SigVerdict::Unsigned });
+    assert_eq!(
+        o,
+        Opened {
+            inner: m.clone(),
+            encrypted: false,
+            decrypt_error: None,
+            signature: SigVerdict::Unsigned
+        }
+    );
 }
 
 #[test]
@@ -313,7 +405,10 @@ fn garbage_inputs() {
     assert!(o.decrypt_error.is_some());
     // Binary garbage is just an odd plain message.
     let o = open_message(b"\xff\xfe\x00garbage", &b, &kr, now());
-    assert_eq!((o.encrypted, o.signature, o.decrypt_error), (false, SigVerdict::Unsigned, None));
+    assert_eq!(
+        (o.encrypted, o.signature, o.decrypt_error),
+        (false, SigVerdict::Unsigned, None)
+    );
     let cases: Vec<&[u8]> = vec![
         b"Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=B\r\n\r\n--B\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n--B--\r\n",
         b"Content-Type: multipart/encrypted; boundary=B\r\n\r\n--B\r\n\r\nVersion: 1\r\n--B\r\n\r\n-----BEGIN PGP MESSAGE-----\r\n\r\nnot base64 !!!\r\n-----END PGP MESSAGE-----\r\n--B--\r\n",
@@ -322,13 +417,22 @@ fn garbage_inputs() {
     ];
     for c in cases {
         let o = open_message(c, &b, &kr, now());
-        assert!(o.decrypt_error.is_some(), "{:?}", String::from_utf8_lossy(c));
+        assert!(
+            o.decrypt_error.is_some(),
+            "{:?}",
+            String::from_utf8_lossy(c)
+        );
         assert_eq!(o.inner, c);
     }
     let bad_signed: &[u8] = b"Content-Type: multipart/signed; protocol=\"application/pgp-signature\"; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nhi\r\n--B\r\nContent-Type: application/pgp-signature\r\n\r\nnonsense\r\n--B--\r\n";
     let o = open_message(bad_signed, &b, &kr, now());
     assert_eq!(o.signature, SigVerdict::Bad { fingerprint: None });
-    let o = open_message(b"Content-Type: multipart/signed; boundary=B\r\n\r\n", &b, &kr, now());
+    let o = open_message(
+        b"Content-Type: multipart/signed; boundary=B\r\n\r\n",
+        &b,
+        &kr,
+        now(),
+    );
     assert_eq!(o.signature, SigVerdict::Bad { fingerprint: None });
 }
 
