@@ -146,7 +146,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => None,
             };
             let passphrase = passphrase.as_deref().map(|text| text.trim_end_matches(['\r', '\n']));
-            let made = crate::init::init(dir, &crate::init::InitOptions { address, name, passphrase })?;
+            let made = crate::init::init(dir, &crate::init::InitOptions { address, name, passphrase }, SystemClock.now())?;
             println!("config:      {}", made.config.display());
             println!("address:     {}", made.address);
             println!("fingerprint: {}", made.fingerprint);
@@ -238,6 +238,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         let made = crate::init::init(
                             home,
                             &crate::init::InitOptions { address: "security@example.org", name: "cvdbot", passphrase: None },
+                            SystemClock.now(),
                         )?;
                         eprintln!("created {} (bot key {})", home.display(), made.fingerprint);
                     }

@@ -32,7 +32,7 @@ pub struct InitOptions<'a> {
 }
 
 /// Creates the working directory. Refuses when a bot key already exists there.
-pub fn init(dir: &Path, options: &InitOptions<'_>) -> anyhow::Result<Initialised> {
+pub fn init(dir: &Path, options: &InitOptions<'_>, now: crate::model::Timestamp) -> anyhow::Result<Initialised> {
     let key_path = dir.join("bot-secret.asc");
     if key_path.exists() {
         bail!("{} already holds a bot key; refusing to overwrite it", dir.display());
@@ -44,7 +44,7 @@ pub fn init(dir: &Path, options: &InitOptions<'_>) -> anyhow::Result<Initialised
         std::fs::create_dir_all(dir.join(sub)).with_context(|| format!("Cannot create {}", dir.join(sub).display()))?;
     }
     std::fs::set_permissions(dir.join("state"), std::fs::Permissions::from_mode(0o700))?;
-    let key = BotKey::generate(&format!("{} <{}>", options.name, options.address)).context("Cannot generate the bot key")?;
+    let key = BotKey::generate(&format!("{} <{}>", options.name, options.address), crate::clock::to_system_time(now)).context("Cannot generate the bot key")?;
     write_private(&key_path, key.to_secret_armored(options.passphrase)?.as_bytes())?;
     let passphrase_line = match options.passphrase {
         Some(passphrase) => {
