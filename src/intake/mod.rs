@@ -83,6 +83,9 @@ pub fn read(raw: &[u8], context: &IntakeContext<'_>, now: Timestamp) -> Intake {
     let Some(from_address) = outer.from_address.clone() else {
         return Intake::Rejected { message_id, reason: "no From address".to_string(), outer: Some(outer) };
     };
+    if let Some(problem) = parse::mime_problem(raw) {
+        return Intake::Held { message_id, reason: problem, outer: Some(outer) };
+    }
     let opened = pgp::open_message(raw, context.bot_key, context.keyring, crate::clock::to_system_time(now));
     if let Some(error) = opened.decrypt_error {
         return Intake::Held { message_id, reason: format!("cannot decrypt: {error}"), outer: Some(outer) };

@@ -57,7 +57,13 @@ pub struct Content {
 /// Parses the outer message; `None` when the bytes are not an email at all.
 pub fn parse_outer(raw: &[u8]) -> Option<OuterHeaders> {
     let message = MessageParser::default().parse(raw)?;
-    if message.headers().is_empty() {
+    // mail-parser reads almost anything as "a message"; without a single RFC 5322 header
+    // we know, it is not an email.
+    let known = ["From", "To", "Subject", "Message-ID", "Date", "Received", "Return-Path"];
+    let looks_like_mail = message
+        .headers_raw()
+        .any(|(name, _)| known.iter().any(|known| name.eq_ignore_ascii_case(known)));
+    if !looks_like_mail {
         return None;
     }
     let from = message.from().and_then(|address| address.first());
@@ -131,6 +137,30 @@ pub fn parse_content(entity: &[u8]) -> Content {
         keys,
         protected_subject: message.subject().map(sanitize_header_text),
     }
+}
+
+/// Structural damage that makes a message unreadable as sent: a multipart whose boundary
+/// never appears, or that ends before its closing delimiter (truncated in transit).
+pub fn mime_problem(raw: &[u8]) -> Option<String> {
+    let message = MessageParser::default().parse(raw)?;
+    let content_type = message.content_type()?;
+    if !content_type.ctype().eq_ignore_ascii_case("multipart") {
+        return None;
+    }
+    let Some(boundary) = content_type.attribute("boundary") else {
+        return Some("broken MIME: multipart without a boundary".to_string());
+    };
+    let delimiter = format!("--{boundary}");
+    let body = raw.get(message.root_part().offset_body as usize..).unwrap_or_default();
+    let occurrences = body.windows(delimiter.len()).filter(|window| *window == delimiter.as_bytes()).count();
+    if occurrences == 0 {
+        return Some("broken MIME: the multipart boundary never appears".to_string());
+    }
+    let closing = format!("--{boundary}--");
+    if !body.windows(closing.len()).any(|window| window == closing.as_bytes()) {
+        return Some("broken MIME: truncated multipart (no closing boundary)".to_string());
+    }
+    None
 }
 
 /// A dedup key for a message without a Message-ID: the hash of its bytes.
