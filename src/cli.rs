@@ -88,6 +88,32 @@ pub enum Command {
     },
     /// Validate the config, key, templates and store without sending anything.
     CheckConfig,
+    /// Benchmarks on a temporary store (no config needed).
+    Bench {
+        /// Which benchmark.
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+/// Benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Messages per second through the pipeline, plaintext and encrypted+signed.
+    Ingest {
+        /// Messages per kind.
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+    },
+    /// Cost of a timer sweep over many open cases with few due timers.
+    Tick {
+        /// Open cases.
+        #[arg(long, default_value_t = 100_000)]
+        cases: usize,
+        /// How many of them are due.
+        #[arg(long, default_value_t = 10)]
+        due: usize,
+    },
 }
 
 /// Case subcommands.
@@ -246,6 +272,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
             crate::daemon::run(&config, *once)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { command: BenchCommand::Ingest { count } } => {
+            crate::bench::ingest(*count)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { command: BenchCommand::Tick { cases, due } } => {
+            crate::bench::tick(*cases, *due)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig => {

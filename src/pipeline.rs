@@ -130,6 +130,25 @@ impl Bot {
         })
     }
 
+    /// A bot on a temporary in-memory store with a fresh key: for benchmarks and tests.
+    pub fn ephemeral(address: &str, now: Timestamp) -> anyhow::Result<Bot> {
+        let address = BotAddress::parse(address).context("Invalid bot address")?;
+        let bot_key = BotKey::generate(&format!("cvdbot <{}>", address.plain()), crate::clock::to_system_time(now))?;
+        let loop_mark = loop_mark(&bot_key);
+        Ok(Bot {
+            store: Store::temporary(&address.domain)?,
+            bot_key,
+            keyring: Keyring::new(),
+            secret: TokenSecret::new(vec![0x5a; 32]),
+            address,
+            name: "cvdbot".to_string(),
+            policy: Policy { coordinator_fingerprints: Vec::new() },
+            templates: Templates::builtin(),
+            max_message_size: 25 * 1024 * 1024,
+            loop_mark,
+        })
+    }
+
     /// Processes one raw message at `now`. `Err` only when the store fails: then nothing was
     /// committed and the message must stay in the mailbox for a retry.
     pub fn process(&mut self, raw: &[u8], now: Timestamp) -> Result<Verdict, StoreError> {
