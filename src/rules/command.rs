@@ -35,6 +35,9 @@ pub fn parse_commands(text: &str) -> (Vec<Command>, String) {
             continue;
         }
         let Some(body) = trimmed.strip_prefix('/') else { break };
+        if body.starts_with(char::is_whitespace) {
+            break;
+        }
         let mut words = body.split_whitespace();
         let Some(name) = words.next() else { break };
         if !name.chars().all(|character| character.is_ascii_alphanumeric() || character == '-' || character == '_') {

@@ -244,9 +244,7 @@ fn run_command(
             );
         }
         Err(reason) => {
-            let timeline = std::mem::take(&mut ctx.case.timeline);
             ctx.case = snapshot;
-            ctx.case.timeline = timeline;
             ctx.actions.truncate(sent);
             *relay_to = saved_relay;
             ctx.note("refused", Some(&authority.actor), message_id, format!("{} refused: {reason}", command.line));
