@@ -52,6 +52,9 @@ pub struct Config {
     /// The vendor directory file (TOML), if any.
     #[serde(default)]
     pub vendors_file: Option<PathBuf>,
+    /// Coordination policy: timers, embargo lengths, switches. Every key has a default.
+    #[serde(default)]
+    pub policy: crate::rules::policy::PolicyConfig,
     /// A directory of templates overriding the built-in ones, if any.
     #[serde(default)]
     pub templates_dir: Option<PathBuf>,
@@ -179,7 +182,8 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.toml");
         let config = Config::load(&path).unwrap();
         assert_eq!(config.bot.address, "security@example.org");
-        assert!(config.path(&config.bot.state_dir).starts_with(path.parent().unwrap()));
+        assert_eq!(config.path(Path::new("x")), path.parent().unwrap().join("x"));
+        assert_eq!(config.path(&config.bot.state_dir), Path::new("/var/lib/cvdbot"));
     }
 
     #[test]

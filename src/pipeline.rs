@@ -21,6 +21,8 @@ use crate::model::{Case, CaseId, Timestamp};
 use crate::outbox::{OutboxItem, OutboxStatus};
 use crate::pgp::{self, BotKey, Keyring};
 use crate::render::Templates;
+use crate::rules::directory::{DirectoryFile, parse_directory};
+use crate::rules::policy::{Coordinator, PolicyConfig, VendorEntry};
 use crate::rules::{self, Action, Decision, Event, Policy};
 use crate::store::{Commit, HeldItem, HeldKind, MessageRecord, Store, StoreError};
 use crate::thread::{self, BotAddress, ThreadInput, Threading};
@@ -101,15 +103,26 @@ impl Bot {
         let store = Store::open(&state_dir.join("store"), &address.domain)
             .with_context(|| format!("Cannot open store in {}", state_dir.display()))?;
         let mut keyring = Keyring::new();
-        let mut coordinator_fingerprints = Vec::new();
+        let mut coordinators = Vec::new();
         for coordinator in &config.coordinators {
             let path = config.path(&coordinator.cert_file);
             let bytes = std::fs::read(&path).with_context(|| format!("Cannot read coordinator cert {}", path.display()))?;
             let fingerprints = keyring
                 .add_armored(&bytes)
                 .with_context(|| format!("Coordinator cert {} does not parse", path.display()))?;
-            coordinator_fingerprints.extend(fingerprints.iter().map(ToString::to_string));
+            for fingerprint in fingerprints {
+                coordinators.push(Coordinator {
+                    name: coordinator.name.clone(),
+                    address: coordinator.address.to_ascii_lowercase(),
+                    fingerprint: fingerprint.to_string(),
+                });
+            }
         }
+        let vendors = match &config.vendors_file {
+            Some(path) => load_directory(config, &config.path(path), &mut keyring)?,
+            None => Vec::new(),
+        };
+        let policy = config.policy.to_policy(coordinators, vendors);
         for cert in store.all_candidate_keys()? {
             // A candidate key that no longer parses is simply not used for verification.
             let _ = keyring.add_armored(&cert);
@@ -123,7 +136,7 @@ impl Bot {
             secret: TokenSecret::new(secret),
             address,
             name: config.bot.name.clone(),
-            policy: Policy { coordinator_fingerprints },
+            policy,
             templates,
             max_message_size: config.bot.max_message_size,
             loop_mark,
@@ -142,7 +155,7 @@ impl Bot {
             secret: TokenSecret::new(vec![0x5a; 32]),
             address,
             name: "cvdbot".to_string(),
-            policy: Policy { coordinator_fingerprints: Vec::new() },
+            policy: PolicyConfig::default().to_policy(Vec::new(), Vec::new()),
             templates: Templates::builtin(),
             max_message_size: 25 * 1024 * 1024,
             loop_mark,
@@ -238,6 +251,7 @@ impl Bot {
         for cert in accepted_keys {
             self.keyring.add(cert);
         }
+        self.follow_up(&decision, now)?;
         info!(%verdict, "message processed");
         Ok(verdict)
     }
@@ -253,9 +267,36 @@ impl Bot {
             }
             let commit = self.commit_for(&case, &decision, None, now);
             self.store.commit(&commit)?;
+            self.follow_up(&decision, now)?;
             changed += 1;
         }
         Ok(changed)
+    }
+
+    /// Carries out actions that change another case (a merge), each in its own transaction.
+    /// A crash between the two commits leaves the merge half done; the coordinator sees the
+    /// source case marked merged and can repeat `/merge` (the target ignores a repeat).
+    fn follow_up(&mut self, decision: &Decision, now: Timestamp) -> Result<(), StoreError> {
+        for action in &decision.actions {
+            let Action::MergeInto { target, reporter_address, reporter_name, anonymous, report_message_id } = action else {
+                continue;
+            };
+            let Some(target_case) = self.store.case(target)? else {
+                warn!(case = %decision.case.id, %target, "merge target missing");
+                continue;
+            };
+            let event = Event::Merged {
+                from_case: decision.case.id.clone(),
+                reporter_address: reporter_address.clone(),
+                reporter_name: reporter_name.clone(),
+                anonymous: *anonymous,
+                report_message_id: report_message_id.clone(),
+            };
+            let merged = rules::decide(&target_case, &event, now, &self.policy);
+            let commit = self.commit_for(&target_case, &merged, None, now);
+            self.store.commit(&commit)?;
+        }
+        Ok(())
     }
 
     /// Turns a decision into a commit: the case, and one rendered outbox item per Send.
@@ -264,6 +305,7 @@ impl Bot {
         let case = &decision.case;
         for action in &decision.actions {
             match action {
+                Action::MergeInto { .. } => {}
                 Action::Send(outgoing) => {
                     let Some(recipient) = case.participant(outgoing.to) else {
                         warn!(case = %case.id, to = %outgoing.to, "rules addressed a participant that does not exist");
@@ -287,7 +329,19 @@ impl Bot {
                     });
                     vars.insert("relayed_text".into(), relayed.as_ref().map(|facts| facts.text.clone()).unwrap_or_default());
                     let rendered = match self.templates.render(outgoing.kind.name(), &vars) {
-                        Ok(rendered) => rendered,
+                        Ok(mut rendered) => {
+                            // The relayed text goes below the notice, clearly marked, so the
+                            // recipient can tell our words from the sender's.
+                            if let Some(facts) = &relayed {
+                                rendered.body.push_str("\n----- relayed message -----\n");
+                                rendered.body.push_str(&facts.text);
+                                if !facts.text.ends_with('\n') {
+                                    rendered.body.push('\n');
+                                }
+                                rendered.body.push_str("----- end of relayed message -----\n");
+                            }
+                            rendered
+                        }
                         Err(error) => {
                             warn!(case = %case.id, %error, "template failed; mail not queued");
                             continue;
@@ -369,6 +423,29 @@ impl Bot {
             }
         }
     }
+}
+
+/// Loads the vendor directory; certificates named by `cert_file` go into the keyring and pin
+/// the vendor's fingerprint.
+fn load_directory(config: &Config, path: &std::path::Path, keyring: &mut Keyring) -> anyhow::Result<Vec<VendorEntry>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("Cannot read vendor directory {}", path.display()))?;
+    let mut vendors = parse_directory(&text)?;
+    let file: DirectoryFile = toml::from_str(&text).with_context(|| format!("Vendor directory {}", path.display()))?;
+    let base = path.parent().unwrap_or(&config.base_dir);
+    for entry in file.vendor {
+        let Some(cert_file) = entry.cert_file else { continue };
+        let cert_path = base.join(cert_file);
+        let bytes = std::fs::read(&cert_path).with_context(|| format!("Cannot read vendor cert {}", cert_path.display()))?;
+        let fingerprints = keyring
+            .add_armored(&bytes)
+            .with_context(|| format!("Vendor cert {} does not parse", cert_path.display()))?;
+        if let Some(vendor) = vendors.iter_mut().find(|vendor| vendor.name == entry.name) {
+            if vendor.fingerprint.is_none() {
+                vendor.fingerprint = fingerprints.first().map(ToString::to_string);
+            }
+        }
+    }
+    Ok(vendors)
 }
 
 /// Our loop header value: derived from the bot key, so another cvdbot's mail is not mistaken

@@ -45,7 +45,32 @@ pub struct Rendered {
 }
 
 /// The built-in templates, by kind.
-const BUILTIN: &[(&str, &str)] = &[("ack", include_str!("../templates/ack.txt"))];
+const BUILTIN: &[(&str, &str)] = &[
+    ("accepted", include_str!("../templates/accepted.txt")),
+    ("ack", include_str!("../templates/ack.txt")),
+    ("closed", include_str!("../templates/closed.txt")),
+    ("command_reply", include_str!("../templates/command_reply.txt")),
+    ("embargo_changed", include_str!("../templates/embargo_changed.txt")),
+    ("embargo_ended", include_str!("../templates/embargo_ended.txt")),
+    ("embargo_invite", include_str!("../templates/embargo_invite.txt")),
+    ("embargo_reminder", include_str!("../templates/embargo_reminder.txt")),
+    ("extension_denied", include_str!("../templates/extension_denied.txt")),
+    ("extension_request", include_str!("../templates/extension_request.txt")),
+    ("help", include_str!("../templates/help.txt")),
+    ("invite_lapsed", include_str!("../templates/invite_lapsed.txt")),
+    ("merged", include_str!("../templates/merged.txt")),
+    ("nag", include_str!("../templates/nag.txt")),
+    ("new_report", include_str!("../templates/new_report.txt")),
+    ("rejected", include_str!("../templates/rejected.txt")),
+    ("relay", include_str!("../templates/relay.txt")),
+    ("reporter_silent", include_str!("../templates/reporter_silent.txt")),
+    ("second_report", include_str!("../templates/second_report.txt")),
+    ("status", include_str!("../templates/status.txt")),
+    ("unresponsive", include_str!("../templates/unresponsive.txt")),
+    ("vendor_declined", include_str!("../templates/vendor_declined.txt")),
+    ("vendor_notice", include_str!("../templates/vendor_notice.txt")),
+    ("vendor_silent", include_str!("../templates/vendor_silent.txt")),
+];
 
 /// The loaded templates.
 #[derive(Clone, Debug)]
@@ -142,6 +167,14 @@ mod tests {
         assert!(rendered.body.starts_with("Hello,"));
         assert!(rendered.body.contains("security+tok@example.org"));
         assert!(!rendered.body.contains("{{"));
+    }
+
+    #[test]
+    fn every_mail_kind_has_a_builtin_template() {
+        let templates = Templates::builtin();
+        for kind in crate::rules::MailKind::ALL {
+            assert!(templates.by_kind.contains_key(kind.name()), "no template for {}", kind.name());
+        }
     }
 
     #[test]

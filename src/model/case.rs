@@ -1,5 +1,7 @@
 //! The case: one vulnerability report and everything that happens to it.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 use super::ids::{CaseId, ParticipantId};
@@ -57,6 +59,65 @@ pub struct Participant {
     pub joined: Timestamp,
     /// When we last heard from the participant.
     pub last_heard: Option<Timestamp>,
+    /// The reporter opted in (`/share-identity`) to revealing name and address to vendors.
+    #[serde(default)]
+    pub share_identity: bool,
+    /// Vendors: when the report (or an embargo invitation) first went to them; nag timers count from it.
+    #[serde(default)]
+    pub first_contact: Option<Timestamp>,
+    /// Vendors: embargo consent (Vultron PEC).
+    #[serde(default)]
+    pub consent: Consent,
+    /// Vendors: when the pending embargo invitation was sent.
+    #[serde(default)]
+    pub invited_at: Option<Timestamp>,
+    /// Vendors: when the vendor declined to act on the report (`/decline`).
+    #[serde(default)]
+    pub declined: Option<Timestamp>,
+    /// Vendors: the longest embargo the vendor accepts (from the directory), in days.
+    #[serde(default)]
+    pub max_embargo_days: Option<u32>,
+    /// Vendors: the embargo the vendor prefers (from the directory), in days.
+    #[serde(default)]
+    pub preferred_embargo_days: Option<u32>,
+    /// Vendors held back under the `delay_notification` policy: notify at this instant.
+    #[serde(default)]
+    pub notify_after: Option<Timestamp>,
+    /// Since when a message relayed to this participant waits for their reply (reporter silence).
+    #[serde(default)]
+    pub awaiting_since: Option<Timestamp>,
+}
+
+/// Per-participant embargo consent (Vultron PEC, simplified).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Consent {
+    /// No embargo asked of this participant (or it joined before any embargo).
+    #[default]
+    NoEmbargo,
+    /// Invited to an active embargo; the report is withheld until they accept.
+    Invited,
+    /// Accepted the embargo.
+    Signatory,
+    /// Declined (or let the invitation lapse).
+    Declined,
+}
+
+/// A vendor's request to extend the embargo.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtensionRequest {
+    /// Who asked.
+    pub from: ParticipantId,
+    /// The end they asked for.
+    pub until: Timestamp,
+    /// Their reason.
+    pub reason: String,
+    /// When they asked.
+    pub at: Timestamp,
+    /// The message that asked.
+    pub message_id: String,
+    /// Still waiting for a coordinator's decision.
+    pub open: bool,
 }
 
 impl Participant {
@@ -74,6 +135,15 @@ impl Participant {
             cert: None,
             joined,
             last_heard: None,
+            share_identity: false,
+            first_contact: None,
+            consent: Consent::NoEmbargo,
+            invited_at: None,
+            declined: None,
+            max_embargo_days: None,
+            preferred_embargo_days: None,
+            notify_after: None,
+            awaiting_since: None,
         }
     }
 }
@@ -115,6 +185,24 @@ pub struct Case {
     /// The earliest instant at which a tick has something to do for this case; the store
     /// indexes cases by it so a tick never scans every case.
     pub next_due: Option<Timestamp>,
+    /// The Message-ID of the report mail (vendor notices relay it).
+    #[serde(default)]
+    pub report_message_id: Option<String>,
+    /// When a coordinator accepted the case (`/accept`).
+    #[serde(default)]
+    pub accepted: Option<Timestamp>,
+    /// When the case was closed (`/close`, `/reject`, `/merge`); a closed case has no timers.
+    #[serde(default)]
+    pub closed: Option<Timestamp>,
+    /// The case this one was merged into (a second report of the same vulnerability).
+    #[serde(default)]
+    pub merged_into: Option<CaseId>,
+    /// Keys of the timed notices already sent, so each goes out exactly once.
+    #[serde(default)]
+    pub notices: BTreeSet<String>,
+    /// Vendors' embargo extension requests.
+    #[serde(default)]
+    pub extension_requests: Vec<ExtensionRequest>,
 }
 
 impl Case {
@@ -130,6 +218,12 @@ impl Case {
             participants: Vec::new(),
             timeline: Vec::new(),
             next_due: None,
+            report_message_id: None,
+            accepted: None,
+            closed: None,
+            merged_into: None,
+            notices: BTreeSet::new(),
+            extension_requests: Vec::new(),
         }
     }
 

@@ -10,8 +10,8 @@ pub mod mail;
 pub mod states;
 pub mod time;
 
-pub use case::{Case, Participant, Role, TimelineEntry};
+pub use case::{Case, Consent, ExtensionRequest, Participant, Role, TimelineEntry};
 pub use ids::{CaseId, ParticipantId};
 pub use mail::{MailFacts, SigVerdict};
-pub use states::{CaseFlags, EmState, RmState, VendorFlags};
-pub use time::Timestamp;
+pub use states::{CaseFlags, EmState, RmState, VendorFlags, raise};
+pub use time::{DAY, HOUR, Timestamp};

@@ -1,6 +1,40 @@
 //! Actions: what the engine asks the shell to do after the new case is committed.
+//!
+//! Template variables. The shell always supplies `{{case_id}}`, `{{recipient_role}}` and
+//! `{{embargo_end}}`; the engine passes these extra variables per kind (every Send of a kind
+//! passes exactly this list, in this order):
+//!
+//! | kind | sensitive | extra vars |
+//! |---|---|---|
+//! | `ack` | no | — |
+//! | `command_reply` | no | `command`, `outcome` (`done`/`refused`), `detail` |
+//! | `status` | no | `rm_state`, `em_state`, `cs`, `summary` |
+//! | `help` | no | `commands` |
+//! | `new_report` | yes | `reporter` |
+//! | `vendor_notice` | yes | `vendor_name`, `reporter` |
+//! | `relay` | yes | `from_role`, `from_label` |
+//! | `nag` | no | `vendor_name`, `days`, `first_contact` |
+//! | `unresponsive` | no | `vendor_name`, `days`, `first_contact` |
+//! | `vendor_silent` | no | `vendor_name`, `last_heard` |
+//! | `reporter_silent` | no | `since` |
+//! | `embargo_changed` | no | `change`, `previous_end` |
+//! | `embargo_reminder` | no | `days_left` |
+//! | `embargo_ended` | no | `reason` |
+//! | `embargo_invite` | no | `vendor_name`, `invite_deadline` |
+//! | `invite_lapsed` | no | `vendor_name` |
+//! | `extension_request` | yes | `vendor_name`, `requested_end`, `reason` |
+//! | `extension_denied` | no | `requested_end`, `reason` |
+//! | `accepted` | no | — |
+//! | `rejected` | no | `reason` |
+//! | `closed` | no | `reason` |
+//! | `merged` | no | `target_case` |
+//! | `second_report` | yes | `merged_from` |
+//! | `vendor_declined` | no | `vendor_name`, `reason` |
+//!
+//! `reporter` and `from_label` never hold the reporter's name or address in mail to vendors
+//! unless the reporter sent `/share-identity`; vars never hold another party's address.
 
-use crate::model::ParticipantId;
+use crate::model::{CaseId, ParticipantId};
 
 /// RFC 3834 marking of an outgoing message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
@@ -18,13 +52,149 @@ pub enum AutoSubmitted {
 pub enum MailKind {
     /// Acknowledgement of a new report. Never carries report details.
     Ack,
+    /// The answer to one command: done or refused, and why.
+    CommandReply,
+    /// Answer to `/status`.
+    Status,
+    /// Answer to `/help`.
+    Help,
+    /// Tells a coordinator that a report arrived (relays the report).
+    NewReport,
+    /// The report, to a vendor (relays the report).
+    VendorNotice,
+    /// A participant's free text, relayed.
+    Relay,
+    /// Reminder to a vendor that has not answered.
+    Nag,
+    /// A vendor never answered: to coordinators and reporter.
+    Unresponsive,
+    /// An engaged vendor went silent (CERT guide "vendor stops responding").
+    VendorSilent,
+    /// The reporter did not answer a relayed message: to coordinators.
+    ReporterSilent,
+    /// The embargo was set or its end changed.
+    EmbargoChanged,
+    /// The embargo ends soon.
+    EmbargoReminder,
+    /// The embargo is over.
+    EmbargoEnded,
+    /// A vendor added under an active embargo is asked to accept it before seeing the report.
+    EmbargoInvite,
+    /// An embargo invitation lapsed: to coordinators.
+    InviteLapsed,
+    /// A vendor asks for a longer embargo: to coordinators.
+    ExtensionRequest,
+    /// The extension was denied: to the vendor that asked.
+    ExtensionDenied,
+    /// The report was accepted: to the reporter.
+    Accepted,
+    /// The report was rejected: to the reporter.
+    Rejected,
+    /// The case was closed.
+    Closed,
+    /// This case was merged into another: to its reporter.
+    Merged,
+    /// A second report of the same vulnerability joined this case: to coordinators.
+    SecondReport,
+    /// A vendor declined to act: to coordinators and reporter.
+    VendorDeclined,
 }
 
 impl MailKind {
+    /// Every kind, for template checks.
+    pub const ALL: [MailKind; 24] = [
+        MailKind::Ack,
+        MailKind::CommandReply,
+        MailKind::Status,
+        MailKind::Help,
+        MailKind::NewReport,
+        MailKind::VendorNotice,
+        MailKind::Relay,
+        MailKind::Nag,
+        MailKind::Unresponsive,
+        MailKind::VendorSilent,
+        MailKind::ReporterSilent,
+        MailKind::EmbargoChanged,
+        MailKind::EmbargoReminder,
+        MailKind::EmbargoEnded,
+        MailKind::EmbargoInvite,
+        MailKind::InviteLapsed,
+        MailKind::ExtensionRequest,
+        MailKind::ExtensionDenied,
+        MailKind::Accepted,
+        MailKind::Rejected,
+        MailKind::Closed,
+        MailKind::Merged,
+        MailKind::SecondReport,
+        MailKind::VendorDeclined,
+    ];
+
     /// The template name and JSON word.
     pub fn name(self) -> &'static str {
         match self {
             MailKind::Ack => "ack",
+            MailKind::CommandReply => "command_reply",
+            MailKind::Status => "status",
+            MailKind::Help => "help",
+            MailKind::NewReport => "new_report",
+            MailKind::VendorNotice => "vendor_notice",
+            MailKind::Relay => "relay",
+            MailKind::Nag => "nag",
+            MailKind::Unresponsive => "unresponsive",
+            MailKind::VendorSilent => "vendor_silent",
+            MailKind::ReporterSilent => "reporter_silent",
+            MailKind::EmbargoChanged => "embargo_changed",
+            MailKind::EmbargoReminder => "embargo_reminder",
+            MailKind::EmbargoEnded => "embargo_ended",
+            MailKind::EmbargoInvite => "embargo_invite",
+            MailKind::InviteLapsed => "invite_lapsed",
+            MailKind::ExtensionRequest => "extension_request",
+            MailKind::ExtensionDenied => "extension_denied",
+            MailKind::Accepted => "accepted",
+            MailKind::Rejected => "rejected",
+            MailKind::Closed => "closed",
+            MailKind::Merged => "merged",
+            MailKind::SecondReport => "second_report",
+            MailKind::VendorDeclined => "vendor_declined",
+        }
+    }
+
+    /// Whether mail of this kind carries embargoed details (encrypt or do not send).
+    pub fn sensitive(self) -> bool {
+        matches!(
+            self,
+            MailKind::NewReport
+                | MailKind::VendorNotice
+                | MailKind::Relay
+                | MailKind::ExtensionRequest
+                | MailKind::SecondReport
+        )
+    }
+
+    /// The extra template variables this kind uses (see the module table).
+    pub fn vars(self) -> &'static [&'static str] {
+        match self {
+            MailKind::Ack | MailKind::Accepted => &[],
+            MailKind::CommandReply => &["command", "outcome", "detail"],
+            MailKind::Status => &["rm_state", "em_state", "cs", "summary"],
+            MailKind::Help => &["commands"],
+            MailKind::NewReport => &["reporter"],
+            MailKind::VendorNotice => &["vendor_name", "reporter"],
+            MailKind::Relay => &["from_role", "from_label"],
+            MailKind::Nag | MailKind::Unresponsive => &["vendor_name", "days", "first_contact"],
+            MailKind::VendorSilent => &["vendor_name", "last_heard"],
+            MailKind::ReporterSilent => &["since"],
+            MailKind::EmbargoChanged => &["change", "previous_end"],
+            MailKind::EmbargoReminder => &["days_left"],
+            MailKind::EmbargoEnded => &["reason"],
+            MailKind::EmbargoInvite => &["vendor_name", "invite_deadline"],
+            MailKind::InviteLapsed => &["vendor_name"],
+            MailKind::ExtensionRequest => &["vendor_name", "requested_end", "reason"],
+            MailKind::ExtensionDenied => &["requested_end", "reason"],
+            MailKind::Rejected | MailKind::Closed => &["reason"],
+            MailKind::Merged => &["target_case"],
+            MailKind::SecondReport => &["merged_from"],
+            MailKind::VendorDeclined => &["vendor_name", "reason"],
         }
     }
 }
@@ -53,4 +223,18 @@ pub struct Outgoing {
 pub enum Action {
     /// Queue this mail in the outbox (same transaction as the case).
     Send(Outgoing),
+    /// This case was merged into `target`: the shell applies [`super::Event::Merged`] with these
+    /// facts to the target case (in its own transaction).
+    MergeInto {
+        /// The surviving case.
+        target: CaseId,
+        /// The reporter's address (the target's coordinators may see it).
+        reporter_address: String,
+        /// The reporter's display name.
+        reporter_name: Option<String>,
+        /// The reporter asked for anonymity.
+        anonymous: bool,
+        /// The report's Message-ID (relayed to the target's coordinators).
+        report_message_id: Option<String>,
+    },
 }

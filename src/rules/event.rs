@@ -1,6 +1,6 @@
 //! Events: everything that can happen to a case.
 
-use crate::model::{MailFacts, ParticipantId};
+use crate::model::{CaseId, MailFacts, ParticipantId};
 
 /// How an inbound mail was matched to its case and sender. The strength matters: commands
 /// from vendors and reporters need a token; a subject id is only a hint.
@@ -35,4 +35,18 @@ pub enum Event {
     },
     /// Time passed: do whatever is due at `now`.
     Tick,
+    /// Another case (a second report of the same vulnerability) was merged into this one
+    /// (the shell applies it after [`super::Action::MergeInto`]).
+    Merged {
+        /// The case that was merged in.
+        from_case: CaseId,
+        /// Its reporter's address.
+        reporter_address: String,
+        /// Its reporter's name.
+        reporter_name: Option<String>,
+        /// Its reporter asked for anonymity.
+        anonymous: bool,
+        /// Its report's Message-ID.
+        report_message_id: Option<String>,
+    },
 }
