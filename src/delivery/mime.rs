@@ -459,4 +459,4 @@ fn quoted_printable(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -60,3 +60,40 @@ pub fn deliver_to_directory(bot: &Bot, dir: &Path, now: Timestamp) -> anyhow::Re
     }
     Ok(delivered)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery::mime::tests::{bot, item, now};
+
+    #[test]
+    fn delivers_and_records_withheld_items() {
+        let bot = bot();
+        let dir = tempfile::tempdir().unwrap();
+        let plain = item();
+        let mut secret = item();
+        secret.id = 2;
+        secret.message_id = "out-2@example.org".to_string();
+        secret.sensitive = true;
+        let mut broken = item();
+        broken.id = 3;
+        broken.message_id = "out-3@example.org".to_string();
+        broken.to = "not an address".to_string();
+        for it in [&plain, &secret, &broken] {
+            bot.store.update_outbox(it).unwrap();
+        }
+        assert_eq!(deliver_to_directory(&bot, dir.path(), now()).unwrap(), 2);
+        let stored = bot.store.outbox().unwrap();
+        let by_id = |id: u64| stored.iter().find(|it| it.id == id).unwrap().clone();
+        assert_eq!(by_id(1).status, OutboxStatus::Sent);
+        assert_eq!(by_id(1).last_error, None);
+        assert_eq!(by_id(2).status, OutboxStatus::Sent);
+        assert_eq!(by_id(2).last_error.as_deref(), Some(WITHHELD_NOTE));
+        assert_eq!(by_id(3).status, OutboxStatus::Failed);
+        let notice = std::fs::read_to_string(dir.path().join("out-2@example.org.eml")).unwrap();
+        assert!(!notice.contains("parse_header") && notice.contains("bot-key.asc"));
+        assert!(dir.path().join("out-1.abc@example.org.eml").exists());
+        // Nothing is queued any more: a second run writes nothing.
+        assert_eq!(deliver_to_directory(&bot, dir.path(), now()).unwrap(), 0);
+    }
+}

@@ -20,11 +20,11 @@ fn t0() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(T0 as u64)
 }
 
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     Timestamp::from_unix(T0 + 3600)
 }
 
-fn bot() -> Bot {
+pub(crate) fn bot() -> Bot {
     Bot {
         store: Store::temporary("example.org").unwrap(),
         bot_key: BotKey::generate("cvdbot <security@example.org>", t0()).unwrap(),
@@ -43,7 +43,7 @@ fn vendor() -> BotKey {
     BotKey::generate("Vendor PSIRT <psirt@vendor.test>", t0()).unwrap()
 }
 
-fn item() -> OutboxItem {
+pub(crate) fn item() -> OutboxItem {
     OutboxItem {
         id: 1,
         case: Some(CaseId::parse("CVD-2026-K7Q3XM").unwrap()),
