@@ -68,7 +68,7 @@ fn plaintext_report_opens_a_case_and_queues_an_ack_once() {
     assert_eq!(sent.len(), 1);
     let ack = std::fs::read_to_string(&sent[0]).unwrap();
     assert!(ack.contains(&case_id));
-    assert!(ack.contains("Reply-To: security+"), "{ack}");
+    assert!(ack.contains("Reply-To: <security+"), "{ack}");
     assert!(ack.contains("Auto-Submitted: auto-replied"));
     assert!(!ack.contains("XSS"), "the ack must not carry the subject");
     assert!(!ack.contains("/api/leak"), "the ack must not carry report details");
@@ -83,7 +83,7 @@ fn reply_to_token_threads_and_stranger_naming_the_case_is_held() {
     home.ok(&["run", "--once"]);
     let ack = std::fs::read_dir(home.root().join("outbox")).unwrap().next().unwrap().unwrap().path();
     let ack = std::fs::read_to_string(ack).unwrap();
-    let token_address = ack.lines().find_map(|l| l.strip_prefix("Reply-To: ")).unwrap().trim().to_string();
+    let token_address = ack.lines().find_map(|l| l.strip_prefix("Reply-To: ")).unwrap().trim().trim_matches(['<', '>']).to_string();
 
     // The reporter answers the token address from another mailbox: it threads as the reporter.
     let reply = plain("ann.other@example.net", &token_address, &format!("Re: [{case_id}] ack"), "r2@example.net", "more info");

@@ -13,7 +13,7 @@ use cvdbot::outbox::{OutboxItem, OutboxStatus};
 use cvdbot::pgp::{BotKey, Keyring, cert_fingerprint, parse_certs};
 use cvdbot::pipeline::Bot;
 use cvdbot::render::Templates;
-use cvdbot::rules::{AutoSubmitted, Policy};
+use cvdbot::rules::AutoSubmitted;
 use cvdbot::store::Store;
 use cvdbot::thread::BotAddress;
 use cvdbot::tokens::TokenSecret;
@@ -118,7 +118,7 @@ fn setup() -> (Gpg, Bot, String) {
         secret: TokenSecret::new(vec![1; 32]),
         address: BotAddress::parse("security@example.org").expect("address"),
         name: "Example Security".to_string(),
-        policy: Policy { coordinator_fingerprints: vec![] },
+        policy: cvdbot::rules::policy::PolicyConfig::default().to_policy(vec![], vec![]),
         templates: Templates::builtin(),
         max_message_size: 10 << 20,
         loop_mark: "cvdbot-test".to_string(),

@@ -7,7 +7,6 @@ use crate::model::{CaseId, ParticipantId};
 use crate::outbox::OutboxStatus;
 use crate::pgp::{BotKey, Keyring, SigVerdict, open_message};
 use crate::render::Templates;
-use crate::rules::Policy;
 use crate::store::Store;
 use crate::thread::BotAddress;
 use crate::tokens::TokenSecret;
@@ -32,7 +31,7 @@ pub(crate) fn bot() -> Bot {
         secret: TokenSecret::new(vec![1; 32]),
         address: BotAddress::parse("security@example.org").unwrap(),
         name: "Example Security".to_string(),
-        policy: Policy { coordinator_fingerprints: vec![] },
+        policy: crate::rules::policy::PolicyConfig::default().to_policy(vec![], vec![]),
         templates: Templates::builtin(),
         max_message_size: 10 << 20,
         loop_mark: "cvdbot-test-mark".to_string(),
