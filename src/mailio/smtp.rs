@@ -12,7 +12,7 @@ use lettre::address::{Address, Envelope};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
-use lettre::{AsyncSendmailTransport, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use tracing::{debug, warn};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -140,6 +140,52 @@ async fn write_atomically(dir: &Path, name: &str, raw: &[u8]) -> std::io::Result
     result.map(|()| target)
 }
 
+/// Pipe the message into a sendmail-compatible program. Done by hand rather than with lettre's
+/// sendmail transport because that one hides the exit status, and the sysexits code is what
+/// tells a temporary failure (EX_TEMPFAIL) from a permanent one (EX_NOUSER, ...).
+async fn send_via_sendmail(path: &Path, from: &str, to: &str, raw: &[u8]) -> Result<(), DeliveryError> {
+    use tokio::io::AsyncWriteExt;
+    use tokio::process::Command;
+    // -i: a lone "." line is data, not end of input; an empty -f is the null sender
+    let mut child = Command::new(path)
+        .arg("-i")
+        .arg("-f")
+        .arg(from)
+        .arg("--")
+        .arg(to)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| DeliveryError::Temporary(format!("running {}: {e}", path.display())))?;
+    let write_result = match child.stdin.take() {
+        Some(mut stdin) => stdin.write_all(raw).await.and(stdin.shutdown().await),
+        None => Ok(()),
+    };
+    let out = child
+        .wait_with_output()
+        .await
+        .map_err(|e| DeliveryError::Temporary(format!("waiting for {}: {e}", path.display())))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = stderr.trim();
+    match out.status.code() {
+        Some(0) => match write_result {
+            Ok(()) => Ok(()),
+            Err(e) => Err(DeliveryError::Temporary(format!("writing to {}: {e}", path.display()))),
+        },
+        // sysexits.h: EX_DATAERR, EX_NOUSER, EX_NOHOST are about this message/recipient
+        Some(code @ (65 | 67 | 68)) => {
+            Err(DeliveryError::Permanent(format!("{} exited with {code}: {stderr}", path.display())))
+        }
+        code => Err(DeliveryError::Temporary(format!(
+            "{} exited with {}: {stderr}",
+            path.display(),
+            code.map_or_else(|| "a signal".to_string(), |c| c.to_string())
+        ))),
+    }
+}
+
 impl Transport {
     pub fn smtp(settings: &SmtpSettings) -> anyhow::Result<Transport> {
         use anyhow::{Context, bail};
@@ -220,18 +266,8 @@ impl Transport {
                 })?;
             }
             Transport::Sendmail(path) => {
-                // sendmail's exit status doesn't tell temporary from permanent reliably;
-                // only a message lettre refuses to hand over is permanent.
-                AsyncSendmailTransport::<Tokio1Executor>::new_with_command(path.as_os_str())
-                    .send_raw(&envelope, raw)
-                    .await
-                    .map_err(|e| {
-                        if e.is_client() {
-                            DeliveryError::Permanent(e.to_string())
-                        } else {
-                            DeliveryError::Temporary(e.to_string())
-                        }
-                    })?;
+                let from = envelope.from().map(|a| a.to_string()).unwrap_or_default();
+                send_via_sendmail(path, &from, to, raw).await?;
             }
             Transport::Directory(_) => {} // handled above
         }
