@@ -287,3 +287,19 @@ async fn plaintext_imap_to_remote_host_refused_without_connecting() {
         assert!(matches!(ImapSource::connect(&s).await, Err(ImapError::PlaintextNotLoopback { .. })));
     }
 }
+
+#[test]
+fn harness_cleans_up_on_panic() -> anyhow::Result<()> {
+    let stack = MailStack::start(&[BOT])?;
+    let pid = stack.dovecot_pid().ok_or_else(|| anyhow::anyhow!("dovecot not running"))?;
+    let (dir, smtp_port) = (stack.dir.clone(), stack.smtp_port);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let _stack = stack;
+        panic!("simulated test failure");
+    }));
+    assert!(result.is_err());
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "dovecot {pid} still running");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", smtp_port)).is_err(), "postfix still listening");
+    assert!(!dir.exists(), "{} left behind", dir.display());
+    Ok(())
+}

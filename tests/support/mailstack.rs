@@ -136,6 +136,22 @@ impl MailStack {
     pub fn start(users: &[&str]) -> Result<MailStack> {
         check_prereqs()?;
         let ids = ids()?;
+        // A port found free can be taken (e.g. as an ephemeral source port) before the daemons
+        // bind it; a fresh set of ports on retry makes that race harmless.
+        let mut last_err = None;
+        for attempt in 1..=3 {
+            match Self::start_once(users, &ids) {
+                Ok(stack) => return Ok(stack),
+                Err(e) => {
+                    eprintln!("mailstack: start attempt {attempt} failed: {e:#}");
+                    last_err = Some(e);
+                }
+            }
+        }
+        Err(last_err.unwrap_or_else(|| anyhow!("mail stack did not start")))
+    }
+
+    fn start_once(users: &[&str], ids: &Ids) -> Result<MailStack> {
         // Short path under /tmp: unix sockets (postlog, dovecot base_dir) must fit in 108 bytes,
         // and every parent needs o+x because dovecot delivers as the unprivileged 'mail' user.
         let tmp = tempfile::Builder::new().prefix("ms").tempdir_in("/tmp").context("creating temp dir")?;
@@ -166,7 +182,7 @@ impl MailStack {
             dir,
             _tmp: tmp,
         };
-        stack.write_config(&ids)?;
+        stack.write_config(ids)?;
         drop(listeners);
         // From here on `stack` is owned, so a failed start is cleaned up by Drop.
         stack.start_dovecot()?;
@@ -408,7 +424,8 @@ postlog   unix-dgram n - n - 1 postlogd
         out
     }
 
-    fn dovecot_pid(&self) -> Option<i32> {
+    /// PID of the running Dovecot master, if any.
+    pub fn dovecot_pid(&self) -> Option<i32> {
         let pid: i32 = std::fs::read_to_string(self.p("run/master.pid")).ok()?.trim().parse().ok()?;
         Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
     }
