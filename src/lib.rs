@@ -22,6 +22,7 @@ pub mod delivery;
 pub mod init;
 pub mod intake;
 pub mod logging;
+pub mod mailio;
 pub mod model;
 pub mod outbox;
 pub mod pgp;
