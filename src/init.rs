@@ -89,6 +89,12 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 const CONFIG_TEMPLATE: &str = r#"# cvdbot configuration (made by `cvdbot init`).
 # Relative paths are relative to the directory of this file. Unknown keys are errors.
 
+# A vendor directory (TOML). See config/vendors.example.toml.
+# vendors_file = "vendors.toml"
+
+# Override the built-in mail templates with files <kind>.txt from this directory.
+# templates_dir = "templates"
+
 [bot]
 # The security alias. Replies come back to reply-token addresses local+TOKEN@domain,
 # so the mail system must deliver plus-addresses to this mailbox.
@@ -114,6 +120,21 @@ poll_seconds = 30
 # Outgoing mail is written here, one .eml file per message.
 directory = "outbox"
 
+# Coordination policy; every key is optional and shows its default.
+[policy]
+# nag_days = [7, 14]              # remind a vendor this many days after first contact without reply
+# unresponsive_days = 21          # ... and call it unresponsive after this many (coordinators and reporter told)
+# silence_days = 14               # an engaged vendor silent this long, and
+# silence_no_embargo_days = 42    # ... the embargo passed or this many days since its last reply: unresponsive
+# default_embargo_days = 45       # embargo from first vendor contact (CERT/CC policy)
+# max_embargo_days = 90           # extensions are capped here
+# embargo_end_hour = 12           # UTC hour embargoes end
+# weekend_to_monday = true        # an end on a weekend moves to Monday
+# reminder_days = [7, 1]          # embargo reminders before the end
+# invite_days = 7                 # a vendor invited to an active embargo must /ack within this
+# attacks_end_embargo = true      # evidence of attacks ends the embargo at once
+# incompatible_policy = "shortest_wins"   # or "delay_notification"
+
 # Coordinators steer cases with signed commands. Only a valid signature by one of these
 # certificates grants coordinator authority; the From: header never does.
 # [[coordinator]]
@@ -121,9 +142,4 @@ directory = "outbox"
 # address = "alice@example.org"
 # cert_file = "alice.asc"
 
-# A vendor directory (TOML). See config/vendors.example.toml.
-# vendors_file = "vendors.toml"
-
-# Override the built-in mail templates with files <kind>.txt from this directory.
-# templates_dir = "templates"
 "#;

@@ -366,7 +366,7 @@ impl Bot {
                         status: OutboxStatus::Queued,
                         created: now,
                         attempts: 0,
-                        next_attempt: Some(now),
+                        next_attempt: None,
                         last_error: None,
                     });
                 }
