@@ -90,12 +90,18 @@ impl fmt::Debug for ImapSettings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImapError {
-    #[error("refusing plaintext IMAP to {host}: plaintext is only allowed to a loopback address (127.0.0.0/8, ::1, localhost); use Tls or StartTls")]
+    #[error(
+        "refusing plaintext IMAP to {host}: plaintext is only allowed to a loopback address (127.0.0.0/8, ::1, localhost); use Tls or StartTls"
+    )]
     PlaintextNotLoopback { host: String },
     #[error("IMAP configuration: {0}")]
     Config(String),
     #[error("IMAP connection to {host}:{port}: {source}")]
-    Connect { host: String, port: u16, source: io::Error },
+    Connect {
+        host: String,
+        port: u16,
+        source: io::Error,
+    },
     #[error("IMAP TLS: {0}")]
     Tls(String),
     #[error("IMAP login failed: {0}")]
@@ -129,7 +135,11 @@ impl fmt::Debug for MailStream {
 }
 
 impl AsyncRead for MailStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             MailStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             MailStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -138,7 +148,11 @@ impl AsyncRead for MailStream {
 }
 
 impl AsyncWrite for MailStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             MailStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             MailStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -174,12 +188,18 @@ where
 
 async fn tls_wrap(settings: &ImapSettings, tcp: TcpStream) -> Result<MailStream> {
     let roots = super::root_store(settings.ca_file.as_deref()).map_err(ImapError::Config)?;
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| ImapError::Tls(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let host = settings.host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| ImapError::Tls(e.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let host = settings
+        .host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let name = rustls::pki_types::ServerName::try_from(host)
         .map_err(|e| ImapError::Config(format!("bad TLS server name {:?}: {e}", settings.host)))?;
     let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
@@ -225,14 +245,20 @@ impl ImapSource {
     pub async fn connect(settings: &ImapSettings) -> Result<ImapSource> {
         // Checked before any socket is opened: the password must never cross a network in clear.
         if settings.security == ImapSecurity::Plain && !super::is_loopback_host(&settings.host) {
-            return Err(ImapError::PlaintextNotLoopback { host: settings.host.clone() });
+            return Err(ImapError::PlaintextNotLoopback {
+                host: settings.host.clone(),
+            });
         }
         let t = settings.timeout;
         let host = settings.host.trim_start_matches('[').trim_end_matches(']');
         let tcp = match tokio::time::timeout(t, TcpStream::connect((host, settings.port))).await {
             Err(_) => return Err(ImapError::Timeout("connect")),
             Ok(Err(source)) => {
-                return Err(ImapError::Connect { host: settings.host.clone(), port: settings.port, source });
+                return Err(ImapError::Connect {
+                    host: settings.host.clone(),
+                    port: settings.port,
+                    source,
+                });
             }
             Ok(Ok(s)) => s,
         };
@@ -247,12 +273,16 @@ impl ImapSource {
                 let mut client = Client::new(MailStream::Plain(tcp));
                 read_greeting(&mut client, t).await?;
                 // A refused STARTTLS must not fall back to plaintext LOGIN.
-                with_timeout(t, "STARTTLS", client.run_command_and_check_ok("STARTTLS", None))
-                    .await
-                    .map_err(|e| match e {
-                        ImapError::Protocol(_) => ImapError::NoStartTls,
-                        other => other,
-                    })?;
+                with_timeout(
+                    t,
+                    "STARTTLS",
+                    client.run_command_and_check_ok("STARTTLS", None),
+                )
+                .await
+                .map_err(|e| match e {
+                    ImapError::Protocol(_) => ImapError::NoStartTls,
+                    other => other,
+                })?;
                 let MailStream::Plain(tcp) = client.into_inner() else {
                     return Err(ImapError::Config("STARTTLS on a TLS stream".into()));
                 };
@@ -265,19 +295,27 @@ impl ImapSource {
                 client
             }
         };
-        let mut session = match tokio::time::timeout(t, client.login(&settings.user, &settings.password)).await {
-            Err(_) => return Err(ImapError::Timeout("LOGIN")),
-            // The error text is the server's reply, which never echoes the password.
-            Ok(Err((e, _))) => return Err(ImapError::Login(e.to_string())),
-            Ok(Ok(s)) => s,
-        };
+        let mut session =
+            match tokio::time::timeout(t, client.login(&settings.user, &settings.password)).await {
+                Err(_) => return Err(ImapError::Timeout("LOGIN")),
+                // The error text is the server's reply, which never echoes the password.
+                Ok(Err((e, _))) => return Err(ImapError::Login(e.to_string())),
+                Ok(Ok(s)) => s,
+            };
         let caps = with_timeout(t, "CAPABILITY", session.capabilities()).await?;
         let has_move = caps.has_str("MOVE");
         let has_uidplus = caps.has_str("UIDPLUS");
         let has_idle = caps.has_str("IDLE");
         debug!(has_move, has_uidplus, has_idle, "IMAP capabilities");
 
-        let mut source = ImapSource { session: Some(session), uid_validity: 0, has_move, has_uidplus, has_idle, timeout: t };
+        let mut source = ImapSource {
+            session: Some(session),
+            uid_validity: 0,
+            has_move,
+            has_uidplus,
+            has_idle,
+            timeout: t,
+        };
         for folder in [&settings.processed_folder, &settings.held_folder] {
             source.ensure_folder(folder).await?;
         }
@@ -321,12 +359,36 @@ impl ImapSource {
         Ok(())
     }
 
+    /// After a timeout or a broken connection the protocol state is unknown (a reply may be
+    /// half read), so the session is dropped and later calls report `SessionLost`.
+    fn drop_session_if_fatal<T>(&mut self, result: Result<T>) -> Result<T> {
+        use async_imap::error::Error as E;
+        let fatal = match &result {
+            Ok(_) => false,
+            // the server refused this command; the connection itself is fine
+            Err(ImapError::Protocol(E::No(_) | E::Bad(_) | E::Validate(_))) => false,
+            Err(_) => true,
+        };
+        if fatal && self.session.take().is_some() {
+            warn!("IMAP session dropped after a fatal error; reconnect needed");
+        }
+        result
+    }
+
+    /// False once the session was lost; callers should reconnect.
+    pub fn is_connected(&self) -> bool {
+        self.session.is_some()
+    }
+
     /// Throw away queued unsolicited responses; returns whether any hinted at new mail.
     fn drain_unsolicited(&mut self) -> bool {
         let mut new_mail = false;
         if let Some(s) = self.session.as_mut() {
             while let Ok(r) = s.unsolicited_responses.try_recv() {
-                if matches!(r, UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)) {
+                if matches!(
+                    r,
+                    UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
+                ) {
                     new_mail = true;
                 }
             }
@@ -341,6 +403,11 @@ impl ImapSource {
 
     /// Up to `max` messages with UID > `after_uid`, oldest first, without setting \Seen.
     pub async fn fetch_new(&mut self, after_uid: u32, max: usize) -> Result<Vec<(u32, Vec<u8>)>> {
+        let result = self.fetch_new_inner(after_uid, max).await;
+        self.drop_session_if_fatal(result)
+    }
+
+    async fn fetch_new_inner(&mut self, after_uid: u32, max: usize) -> Result<Vec<(u32, Vec<u8>)>> {
         let t = self.timeout;
         let first = after_uid.saturating_add(1);
         let s = self.session()?;
@@ -353,7 +420,11 @@ impl ImapSource {
         if uids.is_empty() {
             return Ok(Vec::new());
         }
-        let set = uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        let set = uids
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
         let fetches = with_timeout(t, "UID FETCH", async {
             let stream = s.uid_fetch(&set, "BODY.PEEK[]").await?;
             stream.try_collect::<Vec<_>>().await
@@ -375,22 +446,39 @@ impl ImapSource {
         out.dedup_by_key(|(uid, _)| *uid);
         if out.len() < uids.len() {
             // e.g. expunged by another client in between; the next round will skip them
-            warn!(wanted = uids.len(), got = out.len(), "IMAP fetch returned fewer messages than searched");
+            warn!(
+                wanted = uids.len(),
+                got = out.len(),
+                "IMAP fetch returned fewer messages than searched"
+            );
         }
         Ok(out)
     }
 
     /// Every UID in the selected mailbox, ascending (for a rescan after a UIDVALIDITY change).
     pub async fn fetch_all_uids(&mut self) -> Result<Vec<u32>> {
+        let result = self.fetch_all_uids_inner().await;
+        self.drop_session_if_fatal(result)
+    }
+
+    async fn fetch_all_uids_inner(&mut self) -> Result<Vec<u32>> {
         let t = self.timeout;
         let s = self.session()?;
-        let mut uids: Vec<u32> = with_timeout(t, "UID SEARCH", s.uid_search("ALL")).await?.into_iter().collect();
+        let mut uids: Vec<u32> = with_timeout(t, "UID SEARCH", s.uid_search("ALL"))
+            .await?
+            .into_iter()
+            .collect();
         uids.sort_unstable();
         Ok(uids)
     }
 
     /// Move one message to `folder`: UID MOVE if offered, else COPY + \Deleted + UID EXPUNGE.
     pub async fn move_to(&mut self, uid: u32, folder: &str) -> Result<()> {
+        let result = self.move_to_inner(uid, folder).await;
+        self.drop_session_if_fatal(result)
+    }
+
+    async fn move_to_inner(&mut self, uid: u32, folder: &str) -> Result<()> {
         let t = self.timeout;
         let (has_move, has_uidplus) = (self.has_move, self.has_uidplus);
         let s = self.session()?;

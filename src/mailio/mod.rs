@@ -11,7 +11,10 @@ use std::net::IpAddr;
 /// True for `localhost`, 127.0.0.0/8 and ::1 (brackets and a trailing dot allowed).
 pub fn is_loopback_host(host: &str) -> bool {
     let h = host.trim_end_matches('.');
-    let h = h.strip_prefix('[').and_then(|s| s.strip_suffix(']')).unwrap_or(h);
+    let h = h
+        .strip_prefix('[')
+        .and_then(|s| s.strip_suffix(']'))
+        .unwrap_or(h);
     if h.eq_ignore_ascii_case("localhost") {
         return true;
     }
@@ -19,7 +22,9 @@ pub fn is_loopback_host(host: &str) -> bool {
 }
 
 /// Root store for TLS: only the given CA file if set (pinning a private CA), else webpki roots.
-pub(crate) fn root_store(ca_file: Option<&std::path::Path>) -> Result<rustls::RootCertStore, String> {
+pub(crate) fn root_store(
+    ca_file: Option<&std::path::Path>,
+) -> Result<rustls::RootCertStore, String> {
     use rustls::pki_types::{CertificateDer, pem::PemObject};
     let mut roots = rustls::RootCertStore::empty();
     match ca_file {
@@ -47,10 +52,24 @@ mod tests {
 
     #[test]
     fn loopback_detection() {
-        for h in ["localhost", "LOCALHOST.", "127.0.0.1", "127.9.8.7", "::1", "[::1]"] {
+        for h in [
+            "localhost",
+            "LOCALHOST.",
+            "127.0.0.1",
+            "127.9.8.7",
+            "::1",
+            "[::1]",
+        ] {
             assert!(is_loopback_host(h), "{h}");
         }
-        for h in ["example.org", "10.0.0.1", "128.0.0.1", "::2", "localhost.example.org", ""] {
+        for h in [
+            "example.org",
+            "10.0.0.1",
+            "128.0.0.1",
+            "::2",
+            "localhost.example.org",
+            "",
+        ] {
             assert!(!is_loopback_host(h), "{h}");
         }
     }

@@ -55,7 +55,15 @@ pub struct SmtpSettings {
 
 impl SmtpSettings {
     pub fn new(host: impl Into<String>, port: u16, security: SmtpSecurity) -> SmtpSettings {
-        SmtpSettings { host: host.into(), port, security, ca_file: None, user: None, password: None, helo_name: None }
+        SmtpSettings {
+            host: host.into(),
+            port,
+            security,
+            ca_file: None,
+            user: None,
+            password: None,
+            helo_name: None,
+        }
     }
 }
 
@@ -112,7 +120,13 @@ fn sanitise_message_id(id: &str) -> String {
     let id = id.trim().trim_start_matches('<').trim_end_matches('>');
     let name: String = id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "._@+-=".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._@+-=".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     // no hidden files, no "." or ".."
     name.trim_start_matches('.').to_string()
@@ -143,7 +157,12 @@ async fn write_atomically(dir: &Path, name: &str, raw: &[u8]) -> std::io::Result
 /// Pipe the message into a sendmail-compatible program. Done by hand rather than with lettre's
 /// sendmail transport because that one hides the exit status, and the sysexits code is what
 /// tells a temporary failure (EX_TEMPFAIL) from a permanent one (EX_NOUSER, ...).
-async fn send_via_sendmail(path: &Path, from: &str, to: &str, raw: &[u8]) -> Result<(), DeliveryError> {
+async fn send_via_sendmail(
+    path: &Path,
+    from: &str,
+    to: &str,
+    raw: &[u8],
+) -> Result<(), DeliveryError> {
     use tokio::io::AsyncWriteExt;
     use tokio::process::Command;
     // -i: a lone "." line is data, not end of input; an empty -f is the null sender
@@ -172,12 +191,16 @@ async fn send_via_sendmail(path: &Path, from: &str, to: &str, raw: &[u8]) -> Res
     match out.status.code() {
         Some(0) => match write_result {
             Ok(()) => Ok(()),
-            Err(e) => Err(DeliveryError::Temporary(format!("writing to {}: {e}", path.display()))),
+            Err(e) => Err(DeliveryError::Temporary(format!(
+                "writing to {}: {e}",
+                path.display()
+            ))),
         },
         // sysexits.h: EX_DATAERR, EX_NOUSER, EX_NOHOST are about this message/recipient
-        Some(code @ (65 | 67 | 68)) => {
-            Err(DeliveryError::Permanent(format!("{} exited with {code}: {stderr}", path.display())))
-        }
+        Some(code @ (65 | 67 | 68)) => Err(DeliveryError::Permanent(format!(
+            "{} exited with {code}: {stderr}",
+            path.display()
+        ))),
         code => Err(DeliveryError::Temporary(format!(
             "{} exited with {}: {stderr}",
             path.display(),
@@ -195,18 +218,26 @@ impl Transport {
                 settings.host
             );
         }
-        let host = settings.host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let host = settings
+            .host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.clone())
             .port(settings.port)
             .timeout(Some(Duration::from_secs(60)));
         if settings.security != SmtpSecurity::Plain {
             let mut params = TlsParameters::builder(host);
             if let Some(ca) = &settings.ca_file {
-                let pem = std::fs::read(ca).with_context(|| format!("reading CA file {}", ca.display()))?;
-                let cert = Certificate::from_pem(&pem).with_context(|| format!("parsing CA file {}", ca.display()))?;
+                let pem = std::fs::read(ca)
+                    .with_context(|| format!("reading CA file {}", ca.display()))?;
+                let cert = Certificate::from_pem(&pem)
+                    .with_context(|| format!("parsing CA file {}", ca.display()))?;
                 params = params.add_root_certificate(cert);
             }
-            let params = params.build_rustls().context("building SMTP TLS parameters")?;
+            let params = params
+                .build_rustls()
+                .context("building SMTP TLS parameters")?;
             builder = builder.tls(match settings.security {
                 SmtpSecurity::StartTls => Tls::Required(params),
                 _ => Tls::Wrapper(params),
@@ -215,7 +246,9 @@ impl Transport {
             builder = builder.tls(Tls::None);
         }
         match (&settings.user, &settings.password) {
-            (Some(u), Some(p)) => builder = builder.credentials(Credentials::new(u.clone(), p.clone())),
+            (Some(u), Some(p)) => {
+                builder = builder.credentials(Credentials::new(u.clone(), p.clone()))
+            }
             (None, None) => {}
             _ => bail!("SMTP user and password must be given together"),
         }
@@ -237,16 +270,24 @@ impl Transport {
     /// "<>" for the null sender); `to` is exactly one recipient. Directory: writes
     /// `<dir>/<sanitised message id>.eml` atomically, so a re-send after a crash overwrites
     /// rather than duplicates.
-    pub async fn send(&self, envelope_from: &str, to: &str, message_id: &str, raw: &[u8]) -> Result<(), DeliveryError> {
+    pub async fn send(
+        &self,
+        envelope_from: &str,
+        to: &str,
+        message_id: &str,
+        raw: &[u8],
+    ) -> Result<(), DeliveryError> {
         if let Transport::Directory(dir) = self {
             let name = sanitise_message_id(message_id);
             if name.is_empty() {
-                return Err(DeliveryError::Permanent(format!("message id {message_id:?} gives no file name")));
+                return Err(DeliveryError::Permanent(format!(
+                    "message id {message_id:?} gives no file name"
+                )));
             }
             // A missing or read-only directory may be fixed by an operator: retry.
-            let path = write_atomically(dir, &name, raw)
-                .await
-                .map_err(|e| DeliveryError::Temporary(format!("writing {}/{name}.eml: {e}", dir.display())))?;
+            let path = write_atomically(dir, &name, raw).await.map_err(|e| {
+                DeliveryError::Temporary(format!("writing {}/{name}.eml: {e}", dir.display()))
+            })?;
             debug!(path = %path.display(), "message written to directory");
             return Ok(());
         }
@@ -282,7 +323,10 @@ mod tests {
 
     #[test]
     fn sanitises_ids() {
-        assert_eq!(sanitise_message_id("<abc.123@example.org>"), "abc.123@example.org");
+        assert_eq!(
+            sanitise_message_id("<abc.123@example.org>"),
+            "abc.123@example.org"
+        );
         assert_eq!(sanitise_message_id("<../../etc/passwd>"), "_.._etc_passwd");
         assert_eq!(sanitise_message_id("a/b c"), "a_b_c");
         assert_eq!(sanitise_message_id("<>"), "");
@@ -298,7 +342,10 @@ mod tests {
     #[test]
     fn plain_smtp_to_remote_host_refused() {
         let s = SmtpSettings::new("mail.example.org", 25, SmtpSecurity::Plain);
-        let err = Transport::smtp(&s).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = Transport::smtp(&s)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("loopback"), "{err}");
     }
 }

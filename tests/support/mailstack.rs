@@ -42,10 +42,12 @@ fn lookup(file: &str, name: &str, field: usize) -> Result<u32> {
     let text = std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?;
     for line in text.lines() {
         let cols: Vec<&str> = line.split(':').collect();
-        if cols.first() == Some(&name) {
-            if let Some(v) = cols.get(field) {
-                return v.parse().with_context(|| format!("bad id for {name} in {file}"));
-            }
+        if cols.first() == Some(&name)
+            && let Some(v) = cols.get(field)
+        {
+            return v
+                .parse()
+                .with_context(|| format!("bad id for {name} in {file}"));
         }
     }
     bail!("{name} not found in {file} (are the postfix/dovecot packages installed?)")
@@ -62,7 +64,9 @@ fn ids() -> Result<Ids> {
 }
 
 fn find_bin(name: &str) -> bool {
-    ["/usr/sbin", "/usr/bin", "/sbin", "/bin"].iter().any(|d| Path::new(d).join(name).exists())
+    ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+        .iter()
+        .any(|d| Path::new(d).join(name).exists())
 }
 
 /// Fail loudly (never skip) with the Debian packages to install.
@@ -86,7 +90,7 @@ fn check_prereqs() -> Result<()> {
             missing.join(" ")
         );
     }
-    // SAFETY-free check: geteuid via /proc avoids a libc dependency.
+    // euid from /proc avoids a libc dependency just for geteuid()
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let euid_root = status
         .lines()
@@ -97,6 +101,19 @@ fn check_prereqs() -> Result<()> {
         bail!("mail stack test harness must run as root (postfix/dovecot master processes)");
     }
     Ok(())
+}
+
+/// Running and not a zombie (a daemonized master is reaped by whoever pid 1 is).
+pub fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit(')')
+                .next()
+                .and_then(|rest| rest.split_whitespace().next())
+                .map(|st| st != "Z")
+        })
+        .unwrap_or(false)
 }
 
 fn port_open(port: u16) -> bool {
@@ -154,7 +171,10 @@ impl MailStack {
     fn start_once(users: &[&str], ids: &Ids) -> Result<MailStack> {
         // Short path under /tmp: unix sockets (postlog, dovecot base_dir) must fit in 108 bytes,
         // and every parent needs o+x because dovecot delivers as the unprivileged 'mail' user.
-        let tmp = tempfile::Builder::new().prefix("ms").tempdir_in("/tmp").context("creating temp dir")?;
+        let tmp = tempfile::Builder::new()
+            .prefix("ms")
+            .tempdir_in("/tmp")
+            .context("creating temp dir")?;
         let dir = tmp.path().to_path_buf();
         chmod(&dir, 0o755)?;
 
@@ -187,8 +207,20 @@ impl MailStack {
         // From here on `stack` is owned, so a failed start is cleaned up by Drop.
         stack.start_dovecot()?;
         stack.start_smtp()?;
-        stack.wait_ports(&[stack.imap_port, stack.imaps_port, stack.lmtp_port, stack.auth_port])?;
+        stack.wait_ports(&[
+            stack.imap_port,
+            stack.imaps_port,
+            stack.lmtp_port,
+            stack.auth_port,
+        ])?;
         Ok(stack)
+    }
+
+    fn instance(&self) -> String {
+        self.dir
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default()
     }
 
     fn p(&self, rel: &str) -> PathBuf {
@@ -197,7 +229,17 @@ impl MailStack {
 
     fn write_config(&self, ids: &Ids) -> Result<()> {
         let d = &self.dir;
-        for sub in ["dovecot", "dovecot/state", "postfix", "spool", "data", "tls", "log", "mail", "run"] {
+        for sub in [
+            "dovecot",
+            "dovecot/state",
+            "postfix",
+            "spool",
+            "data",
+            "tls",
+            "log",
+            "mail",
+            "run",
+        ] {
             std::fs::create_dir_all(d.join(sub)).with_context(|| format!("mkdir {sub}"))?;
         }
         chown(&self.p("mail"), ids.mail_uid, ids.mail_gid)?;
@@ -208,8 +250,21 @@ impl MailStack {
 
         let tls = self.p("tls");
         run(Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3650", "-subj", "/CN=localhost"])
-            .args(["-addext", "subjectAltName=DNS:localhost,DNS:mail.example.test,IP:127.0.0.1"])
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "3650",
+                "-subj",
+                "/CN=localhost",
+            ])
+            .args([
+                "-addext",
+                "subjectAltName=DNS:localhost,DNS:mail.example.test,IP:127.0.0.1",
+            ])
             .args(["-addext", "basicConstraints=critical,CA:FALSE"])
             .arg("-keyout")
             .arg(tls.join("key.pem"))
@@ -224,7 +279,10 @@ impl MailStack {
         for u in &self.users {
             users_file.push_str(&format!("{u}:{{PLAIN}}{}::::::\n", self.password));
             vmailbox.push_str(&format!("{u} OK\n"));
-            let dom = u.split_once('@').map(|(_, d)| d).ok_or_else(|| anyhow!("user {u} lacks a domain"))?;
+            let dom = u
+                .split_once('@')
+                .map(|(_, d)| d)
+                .ok_or_else(|| anyhow!("user {u} lacks a domain"))?;
             if !domains.contains(&dom) {
                 domains.push(dom);
             }
@@ -236,9 +294,14 @@ impl MailStack {
         write(&self.p("postfix/vmailbox"), &vmailbox)?;
 
         let dir = d.display();
-        let instance = d.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let instance = self.instance();
         let (vuid, vgid) = (ids.mail_uid, ids.mail_gid);
-        let (imap, imaps, lmtp, auth) = (self.imap_port, self.imaps_port, self.lmtp_port, self.auth_port);
+        let (imap, imaps, lmtp, auth) = (
+            self.imap_port,
+            self.imaps_port,
+            self.lmtp_port,
+            self.auth_port,
+        );
         write(
             &self.p("dovecot/dovecot.conf"),
             &format!(
@@ -419,22 +482,32 @@ postlog   unix-dgram n - n - 1 postlogd
         for f in ["log/dovecot.log", "log/postfix.log"] {
             let text = std::fs::read_to_string(self.p(f)).unwrap_or_default();
             let lines: Vec<&str> = text.lines().collect();
-            out.push_str(&format!("--- {f}\n{}\n", lines[lines.len().saturating_sub(15)..].join("\n")));
+            out.push_str(&format!(
+                "--- {f}\n{}\n",
+                lines[lines.len().saturating_sub(15)..].join("\n")
+            ));
         }
         out
     }
 
     /// PID of the running Dovecot master, if any.
     pub fn dovecot_pid(&self) -> Option<i32> {
-        let pid: i32 = std::fs::read_to_string(self.p("run/master.pid")).ok()?.trim().parse().ok()?;
-        Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
+        let pid: i32 = std::fs::read_to_string(self.p("run/master.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()?;
+        alive(pid).then_some(pid)
     }
 
     /// Run a command that daemonizes. Its output goes to a file, not a pipe: the forked daemon
     /// inherits the pipe and `output()` would wait for EOF forever.
     fn run_daemon(&self, cmd: &mut Command) -> Result<()> {
         let log = self.p("log/start.out");
-        let out = std::fs::OpenOptions::new().create(true).append(true).open(&log)?;
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)?;
         let status = cmd
             .stdin(std::process::Stdio::null())
             .stdout(out.try_clone()?)
@@ -453,17 +526,44 @@ postlog   unix-dgram n - n - 1 postlogd
     }
 
     fn start_dovecot(&self) -> Result<()> {
-        self.run_daemon(Command::new("dovecot").arg("-c").arg(self.p("dovecot/dovecot.conf")))
-            .context("starting dovecot")
+        self.run_daemon(
+            Command::new("dovecot")
+                .arg("-c")
+                .arg(self.p("dovecot/dovecot.conf")),
+        )
+        .context("starting dovecot")
     }
 
+    /// PIDs of this instance's Dovecot children ("dovecot-<instance>/imap" etc.). They can
+    /// outlive the master: an IMAP session keeps running after the master is stopped.
+    fn dovecot_children(&self) -> Vec<i32> {
+        let prefix = format!("dovecot-{}/", self.instance());
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| c.starts_with(prefix.as_bytes()))
+            })
+            .collect()
+    }
+
+    /// Stop the master and every process of this instance, so clients see the connection drop.
     fn stop_dovecot(&self) {
-        if let Some(pid) = self.dovecot_pid() {
-            let _ = Command::new("kill").arg(pid.to_string()).status();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
+        let mut pids: Vec<i32> = self.dovecot_pid().into_iter().collect();
+        pids.extend(self.dovecot_children());
+        for pid in &pids {
+            // a child may already have exited with the master: ignore "No such process"
+            let _ = Command::new("kill")
+                .arg(pid.to_string())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while pids.iter().any(|p| alive(*p)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
@@ -471,7 +571,12 @@ postlog   unix-dgram n - n - 1 postlogd
         self.stop_dovecot();
         self.wait_closed(self.imap_port);
         self.start_dovecot()?;
-        self.wait_ports(&[self.imap_port, self.imaps_port, self.lmtp_port, self.auth_port])
+        self.wait_ports(&[
+            self.imap_port,
+            self.imaps_port,
+            self.lmtp_port,
+            self.auth_port,
+        ])
     }
 
     /// Stop Postfix (all three SMTP listeners) and wait until the ports are closed.
@@ -488,14 +593,20 @@ postlog   unix-dgram n - n - 1 postlogd
     }
 
     pub fn start_smtp(&self) -> Result<()> {
-        self.run_daemon(Command::new("postfix").arg("-c").arg(self.p("postfix")).arg("start"))
-            .context("starting postfix")?;
+        self.run_daemon(
+            Command::new("postfix")
+                .arg("-c")
+                .arg(self.p("postfix"))
+                .arg("start"),
+        )
+        .context("starting postfix")?;
         self.wait_ports(&[self.smtp_port, self.submission_port, self.smtps_port])
     }
 
     /// Deliver `raw` over plain SMTP to the no-auth port (relays for loopback).
     pub fn send_raw(&self, from: &str, to: &str, raw: &[u8]) -> Result<()> {
-        let stream = TcpStream::connect(("127.0.0.1", self.smtp_port)).context("connecting to smtp port")?;
+        let stream =
+            TcpStream::connect(("127.0.0.1", self.smtp_port)).context("connecting to smtp port")?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
         let mut w = stream.try_clone()?;
         let mut r = BufReader::new(stream);
@@ -556,7 +667,13 @@ postlog   unix-dgram n - n - 1 postlogd
     }
 
     /// Poll until `mailbox` holds at least `count` messages; returns them all.
-    pub fn wait_for(&self, user: &str, mailbox: &str, count: usize, timeout: Duration) -> Result<Vec<Vec<u8>>> {
+    pub fn wait_for(
+        &self,
+        user: &str,
+        mailbox: &str,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<Vec<Vec<u8>>> {
         let deadline = Instant::now() + timeout;
         loop {
             // a mailbox that doesn't exist yet is just "not there yet"
@@ -598,7 +715,12 @@ postlog   unix-dgram n - n - 1 postlogd
 impl Drop for MailStack {
     fn drop(&mut self) {
         // Runs on panic unwinding too; errors are ignored because there is nobody to tell.
-        let _ = self.run_daemon(Command::new("postfix").arg("-c").arg(self.p("postfix")).arg("stop"));
+        let _ = self.run_daemon(
+            Command::new("postfix")
+                .arg("-c")
+                .arg(self.p("postfix"))
+                .arg("stop"),
+        );
         self.stop_dovecot();
         self.wait_closed(self.smtp_port);
     }
@@ -619,13 +741,18 @@ impl MiniImap {
     fn connect(port: u16, user: &str, password: &str) -> Result<MiniImap> {
         let s = TcpStream::connect(("127.0.0.1", port)).context("connecting to imap port")?;
         s.set_read_timeout(Some(Duration::from_secs(30)))?;
-        let mut c = MiniImap { w: s.try_clone()?, r: BufReader::new(s), tag: 0 };
+        let mut c = MiniImap {
+            w: s.try_clone()?,
+            r: BufReader::new(s),
+            tag: 0,
+        };
         let mut greeting = String::new();
         c.r.read_line(&mut greeting)?;
         if !greeting.starts_with("* OK") {
             bail!("imap greeting: {greeting:?}");
         }
-        c.cmd(&format!("LOGIN {} {}", quote(user), quote(password))).context("imap login")?;
+        c.cmd(&format!("LOGIN {} {}", quote(user), quote(password)))
+            .context("imap login")?;
         Ok(c)
     }
 
@@ -643,16 +770,15 @@ impl MiniImap {
             let line = String::from_utf8_lossy(&buf).to_string();
             let t = line.trim_end();
             // a line ending in {N} announces an N-byte literal
-            if t.ends_with('}') {
-                if let Some(open) = t.rfind('{') {
-                    if let Ok(n) = t[open + 1..t.len() - 1].parse::<usize>() {
-                        let mut lit = vec![0u8; n];
-                        self.r.read_exact(&mut lit)?;
-                        lits.push(lit);
-                        lines.push(line);
-                        continue;
-                    }
-                }
+            if t.ends_with('}')
+                && let Some(open) = t.rfind('{')
+                && let Ok(n) = t[open + 1..t.len() - 1].parse::<usize>()
+            {
+                let mut lit = vec![0u8; n];
+                self.r.read_exact(&mut lit)?;
+                lits.push(lit);
+                lines.push(line);
+                continue;
             }
             if let Some(rest) = t.strip_prefix(&format!("{tag} ")) {
                 if rest.starts_with("OK") {
