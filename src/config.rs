@@ -55,6 +55,9 @@ pub struct Config {
     /// Coordination policy: timers, embargo lengths, switches. Every key has a default.
     #[serde(default)]
     pub policy: crate::rules::policy::PolicyConfig,
+    /// Outgoing mail safety: cleartext choice and rate limits.
+    #[serde(default)]
+    pub outbound: OutboundConfig,
     /// A directory of templates overriding the built-in ones, if any.
     #[serde(default)]
     pub templates_dir: Option<PathBuf>,
@@ -103,6 +106,28 @@ pub struct DeliveryConfig {
     /// A directory receiving one `.eml` file per outgoing message (the embedded default).
     #[serde(default)]
     pub directory: Option<PathBuf>,
+}
+
+/// `[outbound]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboundConfig {
+    /// Reporters without a key receive their own report's thread (vendor replies relayed to
+    /// them) in cleartext. The trade-off: most reporters have no key and would otherwise get
+    /// only "encrypted message waiting" notices; the text then crosses mail servers in clear.
+    /// Vendors and coordinators never receive embargoed details in cleartext.
+    pub reporter_cleartext: bool,
+    /// At most one acknowledgement per sender address in this many seconds (default 3600).
+    pub ack_interval_seconds: i64,
+    /// At most this many bot messages per case per UTC day; the excess is held and listed in
+    /// the coordinator digest (default 50).
+    pub max_per_case_per_day: u32,
+}
+
+impl Default for OutboundConfig {
+    fn default() -> OutboundConfig {
+        OutboundConfig { reporter_cleartext: true, ack_interval_seconds: 3600, max_per_case_per_day: 50 }
+    }
 }
 
 /// `[[coordinator]]`

@@ -51,6 +51,10 @@ pub struct OutboxItem {
     pub sensitive: bool,
     /// The certificate to encrypt to, when one is pinned for the recipient.
     pub encrypt_to: Option<String>,
+    /// A sensitive item may go out in cleartext when the recipient has no key: only the
+    /// reporter's own thread, and only with `[outbound] reporter_cleartext = true`.
+    #[serde(default)]
+    pub cleartext_ok: bool,
     /// Delivery state.
     pub status: OutboxStatus,
     /// When it was queued.

@@ -13,11 +13,11 @@ use anyhow::Context;
 use rand::Rng;
 use tracing::{debug, info, warn};
 
-use crate::config::Config;
+use crate::config::{Config, OutboundConfig};
 use crate::intake::{self, Intake, IntakeContext, OuterHeaders};
 use crate::model::ids::{CASE_ID_ALPHABET, CASE_ID_RANDOM_LEN};
 use crate::model::mail::MailFacts;
-use crate::model::{Case, CaseId, Timestamp};
+use crate::model::{Case, CaseId, Participant, Role, Timestamp};
 use crate::outbox::{OutboxItem, OutboxStatus};
 use crate::pgp::{self, BotKey, Keyring};
 use crate::render::Templates;
@@ -75,8 +75,8 @@ pub struct Bot {
     pub templates: Templates,
     /// Size limit for inbound mail.
     pub max_message_size: usize,
-    /// The value of our loop header.
-    pub loop_mark: String,
+    /// Cleartext choice and rate limits for outgoing mail.
+    pub outbound: OutboundConfig,
 }
 
 impl Bot {
@@ -128,7 +128,6 @@ impl Bot {
             let _ = keyring.add_armored(&cert);
         }
         let templates = Templates::load(config.templates_dir.as_ref().map(|dir| config.path(dir)).as_deref())?;
-        let loop_mark = loop_mark(&bot_key);
         Ok(Bot {
             store,
             bot_key,
@@ -139,7 +138,7 @@ impl Bot {
             policy,
             templates,
             max_message_size: config.bot.max_message_size,
-            loop_mark,
+            outbound: config.outbound.clone(),
         })
     }
 
@@ -147,7 +146,6 @@ impl Bot {
     pub fn ephemeral(address: &str, now: Timestamp) -> anyhow::Result<Bot> {
         let address = BotAddress::parse(address).context("Invalid bot address")?;
         let bot_key = BotKey::generate(&format!("cvdbot <{}>", address.plain()), crate::clock::to_system_time(now))?;
-        let loop_mark = loop_mark(&bot_key);
         Ok(Bot {
             store: Store::temporary(&address.domain)?,
             bot_key,
@@ -158,7 +156,7 @@ impl Bot {
             policy: PolicyConfig::default().to_policy(Vec::new(), Vec::new()),
             templates: Templates::builtin(),
             max_message_size: 25 * 1024 * 1024,
-            loop_mark,
+            outbound: OutboundConfig::default(),
         })
     }
 
@@ -169,7 +167,7 @@ impl Bot {
             bot_key: &self.bot_key,
             keyring: &self.keyring,
             max_message_size: self.max_message_size,
-            loop_mark: &self.loop_mark,
+            secret: &self.secret,
         };
         // A cheap dedup check first, so a redelivered message costs no decryption. The commit
         // checks again inside the transaction, which is what makes it safe.
@@ -313,16 +311,8 @@ impl Bot {
                     };
                     let token = self.secret.reply_token(&case.id, recipient.id);
                     let reply_to = self.address.with_token(&token);
-                    let mut vars: BTreeMap<String, String> = outgoing.vars.iter().cloned().collect();
-                    vars.insert("case_id".into(), case.id.to_string());
-                    vars.insert("bot_address".into(), self.address.plain());
-                    vars.insert("bot_name".into(), self.name.clone());
-                    vars.insert("reply_address".into(), reply_to.clone());
-                    vars.insert("recipient_role".into(), recipient.role.name().to_string());
-                    vars.insert(
-                        "embargo_end".into(),
-                        case.embargo_end.map_or_else(|| "not set".to_string(), |end| end.to_rfc3339()),
-                    );
+                    let mut vars = self.base_vars(case, recipient);
+                    vars.extend(outgoing.vars.iter().cloned());
                     let relayed = outgoing.relay_of.as_ref().and_then(|id| match current {
                         Some(facts) if &facts.message_id == id => Some(facts.clone()),
                         _ => self.store.mail(id).ok().flatten(),
@@ -348,7 +338,13 @@ impl Bot {
                         }
                     };
                     commit.tokens.push((token, case.id.clone(), recipient.id));
-                    commit.outbox.push(OutboxItem {
+                    let bounce_token = self.secret.bounce_token(&case.id, recipient.id);
+                    commit.tokens.push((bounce_token, case.id.clone(), recipient.id));
+                    let cleartext_ok = recipient.role == Role::Reporter && self.outbound.reporter_cleartext;
+                    if outgoing.sensitive && !cleartext_ok && !self.can_encrypt_to(recipient.cert.as_deref(), now) {
+                        self.queue_key_missing(&mut commit, case, recipient, now);
+                    }
+                    self.queue(&mut commit, OutboxItem {
                         id: 0,
                         case: Some(case.id.clone()),
                         participant: Some(recipient.id),
@@ -363,16 +359,134 @@ impl Bot {
                         auto: outgoing.auto,
                         sensitive: outgoing.sensitive,
                         encrypt_to: recipient.cert.clone(),
+                        cleartext_ok,
                         status: OutboxStatus::Queued,
                         created: now,
                         attempts: 0,
                         next_attempt: None,
                         last_error: None,
-                    });
+                    }, now);
                 }
             }
         }
         commit
+    }
+
+    /// Whether mail to the pinned fingerprint can be encrypted at `now`.
+    fn can_encrypt_to(&self, fingerprint: Option<&str>, now: Timestamp) -> bool {
+        let Some(fingerprint) = fingerprint.and_then(|text| pgp::Fingerprint::parse(text).ok()) else { return false };
+        self.keyring
+            .get(&fingerprint)
+            .is_some_and(|cert| pgp::cert_can_encrypt(cert, crate::clock::to_system_time(now)))
+    }
+
+    /// Tells the case's coordinators, once per recipient, that a recipient has no usable key
+    /// and so gets only a content-free notice (fail closed).
+    fn queue_key_missing(&self, commit: &mut Commit, case: &Case, recipient: &Participant, now: Timestamp) {
+        let marker = format!("keymissing/{}/{}", case.id, recipient.id);
+        let pending = commit.meta.iter().any(|(name, _)| *name == marker);
+        if pending || self.store.meta(&marker).ok().flatten().is_some() {
+            return;
+        }
+        commit.meta.push((marker, now.to_rfc3339()));
+        let label = match (&recipient.vendor, recipient.anonymous) {
+            (Some(vendor), _) => format!("vendor {vendor} <{}>", recipient.address),
+            (None, true) => format!("the anonymous {} ({})", recipient.role.name(), recipient.id),
+            (None, false) => format!("{} <{}>", recipient.role.name(), recipient.address),
+        };
+        for coordinator in case.participants.iter().filter(|participant| participant.role == Role::Coordinator) {
+            let mut vars = self.base_vars(case, coordinator);
+            vars.insert("recipient_label".into(), label.clone());
+            let Ok(rendered) = self.templates.render("key_missing", &vars) else { continue };
+            let token = self.secret.reply_token(&case.id, coordinator.id);
+            commit.tokens.push((token.clone(), case.id.clone(), coordinator.id));
+            self.queue(commit, OutboxItem {
+                id: 0,
+                case: Some(case.id.clone()),
+                participant: Some(coordinator.id),
+                to: coordinator.address.clone(),
+                kind: "key_missing".to_string(),
+                subject: intake::sanitize_header_text(&rendered.subject),
+                body: rendered.body,
+                attachments: Vec::new(),
+                message_id: String::new(),
+                in_reply_to: None,
+                reply_to: self.address.with_token(&token),
+                auto: rules::AutoSubmitted::AutoGenerated,
+                sensitive: false,
+                encrypt_to: coordinator.cert.clone(),
+                cleartext_ok: false,
+                status: OutboxStatus::Queued,
+                created: now,
+                attempts: 0,
+                next_attempt: None,
+                last_error: None,
+            }, now);
+        }
+    }
+
+    /// The variables every template gets.
+    fn base_vars(&self, case: &Case, recipient: &Participant) -> BTreeMap<String, String> {
+        let mut vars = BTreeMap::new();
+        vars.insert("case_id".into(), case.id.to_string());
+        vars.insert("bot_address".into(), self.address.plain());
+        vars.insert("bot_name".into(), self.name.clone());
+        vars.insert("reply_address".into(), self.address.with_token(&self.secret.reply_token(&case.id, recipient.id)));
+        vars.insert("recipient_role".into(), recipient.role.name().to_string());
+        vars.insert(
+            "embargo_end".into(),
+            case.embargo_end.map_or_else(|| "not set".to_string(), |end| end.to_rfc3339()),
+        );
+        vars
+    }
+
+    /// Adds an outgoing item to a commit unless a rate limit holds it back: one acknowledgement
+    /// per sender per `ack_interval_seconds`, and `max_per_case_per_day` messages per case per
+    /// UTC day. What is held back is recorded as held, for the coordinator digest.
+    fn queue(&self, commit: &mut Commit, item: OutboxItem, now: Timestamp) {
+        let read = |commit: &Commit, name: &str| -> Option<String> {
+            commit
+                .meta
+                .iter()
+                .rev()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+                .or_else(|| self.store.meta(name).ok().flatten())
+        };
+        let hold = |reason: String, commit: &mut Commit| {
+            warn!(to = %item.to, kind = %item.kind, "outgoing mail held: {reason}");
+            commit.held.push(HeldItem {
+                id: 0,
+                kind: HeldKind::Held,
+                at: now,
+                reason,
+                message_id: format!("outgoing {} to {}", item.kind, item.to),
+                from: None,
+                subject: Some(item.subject.clone()),
+                size: item.body.len(),
+            });
+        };
+        if item.kind == "ack" {
+            let name = format!("ack/{}", item.to);
+            let recent = read(commit, &name)
+                .and_then(|text| Timestamp::parse_rfc3339(&text))
+                .is_some_and(|last| now.secs_since(last) < self.outbound.ack_interval_seconds);
+            if recent {
+                hold(format!("rate limit: acknowledgement to {} suppressed (one per hour)", item.to), commit);
+                return;
+            }
+            commit.meta.push((name, now.to_rfc3339()));
+        }
+        if let Some(case) = &item.case {
+            let name = format!("sent/{case}/{}", now.date_string());
+            let count: u32 = read(commit, &name).and_then(|text| text.parse().ok()).unwrap_or(0);
+            if count >= self.outbound.max_per_case_per_day {
+                hold(format!("rate limit: {case} reached {count} messages today"), commit);
+                return;
+            }
+            commit.meta.push((name, (count + 1).to_string()));
+        }
+        commit.outbox.push(item);
     }
 
     fn commit_held(
@@ -391,7 +505,7 @@ impl Bot {
         let commit = Commit {
             dedup: Some((message_id.clone(), verdict.to_string())),
             raw: Some((message_id.clone(), raw.to_vec())),
-            held: Some(HeldItem {
+            held: vec![HeldItem {
                 id: 0,
                 kind,
                 at: now,
@@ -400,7 +514,7 @@ impl Bot {
                 from: outer.and_then(|outer| outer.from_address.clone()),
                 subject: outer.and_then(|outer| outer.subject.clone()),
                 size: raw.len(),
-            }),
+            }],
             ..Commit::default()
         };
         self.store.commit(&commit)?;
@@ -448,9 +562,3 @@ fn load_directory(config: &Config, path: &std::path::Path, keyring: &mut Keyring
     Ok(vendors)
 }
 
-/// Our loop header value: derived from the bot key, so another cvdbot's mail is not mistaken
-/// for our own, and a forged header would need our fingerprint (which is public: the header
-/// only stops loops, it grants nothing).
-pub fn loop_mark(bot_key: &BotKey) -> String {
-    format!("cvdbot {}", bot_key.fingerprint())
-}

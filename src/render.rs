@@ -57,6 +57,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("extension_denied", include_str!("../templates/extension_denied.txt")),
     ("extension_request", include_str!("../templates/extension_request.txt")),
     ("help", include_str!("../templates/help.txt")),
+    ("key_missing", include_str!("../templates/key_missing.txt")),
     ("invite_lapsed", include_str!("../templates/invite_lapsed.txt")),
     ("merged", include_str!("../templates/merged.txt")),
     ("nag", include_str!("../templates/nag.txt")),

@@ -49,6 +49,18 @@ impl TokenSecret {
         self.derive("reply", case, participant)
     }
 
+    /// The value of our loop header for a message we send: an HMAC of its Message-ID, so a
+    /// message carrying it is provably our own and a forged header (which cannot carry the right
+    /// MAC) is ignored.
+    pub fn loop_mark(&self, message_id: &str) -> String {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
+            return String::new();
+        };
+        mac.update(b"loop\0");
+        mac.update(message_id.as_bytes());
+        base32(&mac.finalize().into_bytes()).chars().take(32).collect()
+    }
+
     /// The bounce (VERP) token of a participant in a case.
     pub fn bounce_token(&self, case: &CaseId, participant: ParticipantId) -> String {
         format!("bounce-{}", self.derive("bounce", case, participant))

@@ -123,7 +123,7 @@ pub fn build_message(bot: &Bot, item: &OutboxItem, now: Timestamp) -> Result<Bui
             None => "cvdbot: encrypted message".to_string(),
         };
         (neutral, pgp_mime_encrypt(inner.as_bytes(), &[cert], &bot.bot_key, system_now)?, true, false)
-    } else if item.sensitive {
+    } else if item.sensitive && !item.cleartext_ok {
         let key = bot.bot_key.public_armored()?;
         let notice = withheld_notice(bot, case.as_deref());
         let key_part = attachment_part(&Attachment {
@@ -164,7 +164,7 @@ pub fn build_message(bot: &Bot, item: &OutboxItem, now: Timestamp) -> Result<Bui
         line("References", &parent);
     }
     line("Auto-Submitted", auto_submitted(item.auto));
-    line(LOOP_HEADER, &sanitize_header_text(&bot.loop_mark));
+    line(LOOP_HEADER, &bot.secret.loop_mark(&item.message_id));
     match autocrypt_header(bot, now) {
         Ok(autocrypt) => {
             head.push_str(&autocrypt);
@@ -179,7 +179,8 @@ pub fn build_message(bot: &Bot, item: &OutboxItem, now: Timestamp) -> Result<Bui
 }
 
 /// The pinned certificate of the recipient, when it is in the keyring and can encrypt at `now`.
-fn usable_cert<'a>(bot: &'a Bot, item: &OutboxItem, now: SystemTime) -> Option<&'a crate::pgp::Cert> {
+/// The recipient's pinned certificate when it exists and can encrypt at `now`.
+pub fn usable_cert<'a>(bot: &'a Bot, item: &OutboxItem, now: SystemTime) -> Option<&'a crate::pgp::Cert> {
     let pinned = item.encrypt_to.as_deref()?;
     let Ok(fingerprint) = Fingerprint::parse(pinned) else {
         warn!(message_id = %item.message_id, "pinned fingerprint does not parse");

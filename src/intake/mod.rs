@@ -55,8 +55,8 @@ pub struct IntakeContext<'a> {
     pub keyring: &'a Keyring,
     /// Bigger messages are held unread.
     pub max_message_size: usize,
-    /// The value of our loop header: mail carrying it is our own.
-    pub loop_mark: &'a str,
+    /// The secret our loop header is a MAC under.
+    pub secret: &'a crate::tokens::TokenSecret,
 }
 
 /// The dedup key of raw bytes: the Message-ID, or a content hash when there is none.
@@ -100,8 +100,15 @@ pub fn read(raw: &[u8], context: &IntakeContext<'_>, now: Timestamp) -> Intake {
         .or_else(|| outer.subject.clone())
         .unwrap_or_default();
     let mut automated = outer.automated.clone();
-    if outer.loop_marks.iter().any(|mark| mark == context.loop_mark) {
-        automated = Some("our own message came back (loop header)".to_string());
+    if !outer.loop_marks.is_empty() {
+        let expected = context.secret.loop_mark(&message_id);
+        if outer.loop_marks.iter().any(|mark| *mark == expected) {
+            automated = Some("our own message came back (loop header)".to_string());
+        } else {
+            // Someone copied the header name; it proves nothing, so the mail is treated
+            // normally (it may still be automated for another reason).
+            tracing::info!(%message_id, "loop header with a wrong MAC ignored");
+        }
     }
     let anonymous = asks_for_anonymity(&text);
     let mut offered_keys = content.keys;

@@ -65,8 +65,10 @@ pub struct Commit {
     pub tokens: Vec<(String, CaseId, ParticipantId)>,
     /// Outbox items; `id` and `message_id` are assigned in the transaction when empty.
     pub outbox: Vec<OutboxItem>,
-    /// A held or rejected message.
-    pub held: Option<HeldItem>,
+    /// Held or rejected messages (and suppressed outgoing mail).
+    pub held: Vec<HeldItem>,
+    /// Small metadata values to set (rate-limit counters, once-only markers).
+    pub meta: Vec<(String, String)>,
     /// Candidate keys: (address, fingerprint, certificate bytes).
     pub keys: Vec<(String, String, Vec<u8>)>,
 }
@@ -188,10 +190,13 @@ impl Store {
             tx.insert(seq_key("out", item.id), encode(&item))?;
             stored.push(item);
         }
-        if let Some(held) = &commit.held {
+        for held in &commit.held {
             let mut held = held.clone();
             held.id = tx.generate_id()?;
             tx.insert(seq_key("held", held.id), encode(&held))?;
+        }
+        for (name, value) in &commit.meta {
+            tx.insert(key("meta", name), value.as_bytes())?;
         }
         for (address, fingerprint, cert) in &commit.keys {
             tx.insert(key("key", &format!("{address}/{fingerprint}")), cert.as_slice())?;
