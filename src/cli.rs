@@ -88,12 +88,25 @@ pub enum Command {
     },
     /// Validate the config, key, templates and store without sending anything.
     CheckConfig,
+    /// The bot's OpenPGP key.
+    Key {
+        /// What to do with the key.
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
     /// Benchmarks on a temporary store (no config needed).
     Bench {
         /// Which benchmark.
         #[command(subcommand)]
         command: BenchCommand,
     },
+}
+
+/// Key subcommands.
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Print the armored public key and the Autocrypt header every outgoing message carries.
+    Export,
 }
 
 /// Benchmarks.
@@ -226,7 +239,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let bot = Bot::open(&config)?;
             let items = bot.store.outbox()?;
             if *json {
-                print_json(&serde_json::Value::Array(items.iter().map(views::outbox_json).collect()))?;
+                let values = items.iter().map(|item| views::outbox_json(item, &crate::delivery::envelope_from(&bot, item))).collect();
+                print_json(&serde_json::Value::Array(values))?;
             } else {
                 for item in &items {
                     println!("{}", views::outbox_line(item));
@@ -280,6 +294,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench { command: BenchCommand::Tick { cases, due } } => {
             crate::bench::tick(*cases, *due)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Key { command: KeyCommand::Export } => {
+            let config = load_config(&cli)?;
+            let bot = Bot::open(&config)?;
+            print!("{}", bot.bot_key.public_armored()?);
+            println!("{}", crate::delivery::autocrypt_header(&bot, SystemClock.now())?);
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig => {

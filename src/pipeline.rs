@@ -25,7 +25,7 @@ use crate::rules::directory::{DirectoryFile, parse_directory};
 use crate::rules::policy::{Coordinator, PolicyConfig, VendorEntry};
 use crate::rules::{self, Action, Decision, Event, Policy};
 use crate::store::{Commit, HeldItem, HeldKind, MessageRecord, Store, StoreError};
-use crate::thread::{self, BotAddress, ThreadInput, Threading};
+use crate::thread::{self, BotAddress, ThreadIndex, ThreadInput, Threading};
 use crate::tokens::TokenSecret;
 
 /// What happened to one message.
@@ -199,7 +199,26 @@ impl Bot {
             from_address: &facts.from_address,
             signer: facts.signature.valid_signer(),
         };
-        let threading = thread::thread(&input, &self.address, &self.store);
+        if facts.automated.as_deref() == Some(intake::OWN_MESSAGE) {
+            let reason = intake::OWN_MESSAGE.to_string();
+            return self.commit_held(HeldKind::Held, facts.message_id.clone(), reason, Some(&outer), raw, now);
+        }
+        let bounce_token = outer
+            .recipients
+            .iter()
+            .filter_map(|recipient| self.address.token_of(recipient))
+            .find(|token| token.to_ascii_lowercase().starts_with("bounce-"))
+            .map(str::to_ascii_lowercase);
+        let threading = match &bounce_token {
+            Some(token) => match (self.store.token(token), intake::dsn::parse_dsn(raw)) {
+                (Some((case, to)), Some(dsn)) => {
+                    return self.process_bounce(facts, case, to, dsn, raw, now);
+                }
+                (None, _) => Threading::Held { reason: "delivery status notification for an unknown bounce token".to_string() },
+                (Some(_), None) => Threading::Held { reason: "mail to a bounce address that is not a delivery status notification".to_string() },
+            },
+            None => thread::thread(&input, &self.address, &self.store),
+        };
         debug!(message_id = %facts.message_id, ?threading, "threaded");
         let (previous, event, verdict) = match threading {
             Threading::Held { reason } => {
@@ -251,6 +270,33 @@ impl Bot {
         }
         self.follow_up(&decision, now)?;
         info!(%verdict, "message processed");
+        Ok(verdict)
+    }
+
+    /// A DSN for mail we sent to participant `to` of `case`: recorded in the case, never answered.
+    fn process_bounce(
+        &mut self,
+        facts: MailFacts,
+        case: CaseId,
+        to: crate::model::ParticipantId,
+        dsn: intake::dsn::Dsn,
+        raw: &[u8],
+        now: Timestamp,
+    ) -> Result<Verdict, StoreError> {
+        let Some(previous) = self.store.case(&case)? else {
+            let reason = format!("bounce for {case}, which is missing from the store");
+            return self.commit_held(HeldKind::Held, facts.message_id.clone(), reason, None, raw, now);
+        };
+        let event = Event::Bounce { to, permanent: dsn.permanent, status: dsn.status, message_id: facts.message_id.clone() };
+        let decision = rules::decide(&previous, &event, now, &self.policy);
+        let verdict = Verdict::AddedTo(case.clone());
+        let mut commit = self.commit_for(&previous, &decision, None, now);
+        commit.dedup = Some((facts.message_id.clone(), verdict.to_string()));
+        commit.messages.push((facts.message_id.clone(), MessageRecord { case: Some(case), participant: None, outgoing: false }));
+        commit.raw = Some((facts.message_id.clone(), raw.to_vec()));
+        commit.mail = Some(facts);
+        self.store.commit(&commit)?;
+        info!(%verdict, "bounce processed");
         Ok(verdict)
     }
 

@@ -48,6 +48,7 @@ pub struct Rendered {
 const BUILTIN: &[(&str, &str)] = &[
     ("accepted", include_str!("../templates/accepted.txt")),
     ("ack", include_str!("../templates/ack.txt")),
+    ("bounce", include_str!("../templates/bounce.txt")),
     ("closed", include_str!("../templates/closed.txt")),
     ("command_reply", include_str!("../templates/command_reply.txt")),
     ("embargo_changed", include_str!("../templates/embargo_changed.txt")),

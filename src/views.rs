@@ -97,8 +97,9 @@ fn status_name(status: OutboxStatus) -> &'static str {
 }
 
 /// The JSON of an outbox item (no body: bodies may hold embargoed details).
-pub fn outbox_json(item: &OutboxItem) -> Value {
+pub fn outbox_json(item: &OutboxItem, envelope_from: &str) -> Value {
     json!({
+        "envelope_from": envelope_from,
         "id": item.id,
         "case": item.case.as_ref().map(|id| id.as_str()),
         "to": item.to,
@@ -107,6 +108,7 @@ pub fn outbox_json(item: &OutboxItem) -> Value {
         "status": status_name(item.status),
         "created": item.created.to_rfc3339(),
         "message_id": item.message_id,
+        "reply_to": item.reply_to,
         "attempts": item.attempts,
         "sensitive": item.sensitive,
         "last_error": item.last_error,

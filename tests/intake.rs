@@ -27,6 +27,10 @@ fn init_makes_a_private_key_and_refuses_to_overwrite() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("refusing to overwrite"));
     home.ok(&["check-config"]);
+    let exported = home.ok(&["key", "export"]);
+    assert!(exported.starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----"));
+    assert!(exported.contains("Autocrypt: addr=security@cvd.test; prefer-encrypt=mutual; keydata="), "{exported}");
+    assert!(!exported.contains("PRIVATE"));
 }
 
 #[test]

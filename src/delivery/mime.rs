@@ -103,10 +103,7 @@ pub fn build_message(bot: &Bot, item: &OutboxItem, now: Timestamp) -> Result<Bui
         .single()
         .ok_or(DeliveryBuildError::Date(item.created.unix()))?
         .to_rfc2822();
-    let envelope_from = match (&item.case, item.participant) {
-        (Some(case), Some(participant)) => bot.address.with_token(&bot.secret.bounce_token(case, participant)),
-        _ => bot_address.clone(),
-    };
+    let envelope_from = envelope_from(bot, item);
     let subject = sanitize_header_text(&item.subject);
 
     let recipient_cert = usable_cert(bot, item, system_now);
@@ -179,6 +176,15 @@ pub fn build_message(bot: &Bot, item: &OutboxItem, now: Timestamp) -> Result<Bui
 }
 
 /// The pinned certificate of the recipient, when it is in the keyring and can encrypt at `now`.
+/// The envelope sender (VERP): `local+bounce-TOKEN@domain` for mail to a case participant, so
+/// a bounce names the case and recipient; the plain bot address otherwise.
+pub fn envelope_from(bot: &Bot, item: &OutboxItem) -> String {
+    match (&item.case, item.participant) {
+        (Some(case), Some(participant)) => bot.address.with_token(&bot.secret.bounce_token(case, participant)),
+        _ => bot.address.plain(),
+    }
+}
+
 /// The recipient's pinned certificate when it exists and can encrypt at `now`.
 pub fn usable_cert<'a>(bot: &'a Bot, item: &OutboxItem, now: SystemTime) -> Option<&'a crate::pgp::Cert> {
     let pinned = item.encrypt_to.as_deref()?;

@@ -11,7 +11,7 @@ use crate::model::Timestamp;
 use crate::outbox::OutboxStatus;
 use crate::pipeline::Bot;
 
-pub use mime::{Built, DeliveryBuildError, autocrypt_header, build_message};
+pub use mime::{Built, DeliveryBuildError, autocrypt_header, build_message, envelope_from};
 
 /// What `last_error` says about an item whose content was withheld (a content-free notice went
 /// out instead because the recipient has no usable key).

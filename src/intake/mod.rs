@@ -1,6 +1,7 @@
 //! Intake: raw bytes in, [`Intake`] out. Parses, opens the PGP layer, classifies bad input.
 //! Makes no decision about cases (that is threading and the rules) and writes nothing.
 
+pub mod dsn;
 pub mod parse;
 
 use crate::model::mail::MailFacts;
@@ -8,6 +9,9 @@ use crate::model::{SigVerdict, Timestamp};
 use crate::pgp::{self, BotKey, Keyring};
 
 pub use parse::{LOOP_HEADER, OuterHeaders, content_hash_id, sanitize_header_text};
+
+/// The automated-reason of a message that carries our own valid loop header.
+pub const OWN_MESSAGE: &str = "our own message came back (loop header)";
 
 /// The result of reading one message.
 #[derive(Debug)]
@@ -103,7 +107,7 @@ pub fn read(raw: &[u8], context: &IntakeContext<'_>, now: Timestamp) -> Intake {
     if !outer.loop_marks.is_empty() {
         let expected = context.secret.loop_mark(&message_id);
         if outer.loop_marks.iter().any(|mark| *mark == expected) {
-            automated = Some("our own message came back (loop header)".to_string());
+            automated = Some(OWN_MESSAGE.to_string());
         } else {
             // Someone copied the header name; it proves nothing, so the mail is treated
             // normally (it may still be automated for another reason).

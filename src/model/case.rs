@@ -86,6 +86,9 @@ pub struct Participant {
     /// Since when a message relayed to this participant waits for their reply (reporter silence).
     #[serde(default)]
     pub awaiting_since: Option<Timestamp>,
+    /// A permanent delivery failure was reported for the current address (and not cured).
+    #[serde(default)]
+    pub bouncing: Option<Timestamp>,
 }
 
 /// Per-participant embargo consent (Vultron PEC, simplified).
@@ -144,6 +147,7 @@ impl Participant {
             preferred_embargo_days: None,
             notify_after: None,
             awaiting_since: None,
+            bouncing: None,
         }
     }
 }

@@ -30,6 +30,7 @@
 //! | `merged` | no | `target_case` |
 //! | `second_report` | yes | `merged_from` |
 //! | `vendor_declined` | no | `vendor_name`, `reason` |
+//! | `bounce` | no | `participant_label`, `status`, `outcome` |
 //!
 //! `reporter` and `from_label` never hold the reporter's name or address in mail to vendors
 //! unless the reporter sent `/share-identity`; vars never hold another party's address.
@@ -98,11 +99,13 @@ pub enum MailKind {
     SecondReport,
     /// A vendor declined to act: to coordinators and reporter.
     VendorDeclined,
+    /// To coordinators: a permanent delivery failure, and what was done about it.
+    Bounce,
 }
 
 impl MailKind {
     /// Every kind, for template checks.
-    pub const ALL: [MailKind; 24] = [
+    pub const ALL: [MailKind; 25] = [
         MailKind::Ack,
         MailKind::CommandReply,
         MailKind::Status,
@@ -127,6 +130,7 @@ impl MailKind {
         MailKind::Merged,
         MailKind::SecondReport,
         MailKind::VendorDeclined,
+        MailKind::Bounce,
     ];
 
     /// The template name and JSON word.
@@ -156,6 +160,7 @@ impl MailKind {
             MailKind::Merged => "merged",
             MailKind::SecondReport => "second_report",
             MailKind::VendorDeclined => "vendor_declined",
+            MailKind::Bounce => "bounce",
         }
     }
 
@@ -195,6 +200,7 @@ impl MailKind {
             MailKind::Merged => &["target_case"],
             MailKind::SecondReport => &["merged_from"],
             MailKind::VendorDeclined => &["vendor_name", "reason"],
+            MailKind::Bounce => &["participant_label", "status", "outcome"],
         }
     }
 }

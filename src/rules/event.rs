@@ -35,6 +35,17 @@ pub enum Event {
     },
     /// Time passed: do whatever is due at `now`.
     Tick,
+    /// A delivery status notification came back for mail to participant `to`.
+    Bounce {
+        /// The participant whose address failed.
+        to: ParticipantId,
+        /// A permanent failure (5.x.x, Action: failed), as opposed to a delay.
+        permanent: bool,
+        /// The DSN status and diagnostic, for the record.
+        status: String,
+        /// The DSN's Message-ID.
+        message_id: String,
+    },
     /// Another case (a second report of the same vulnerability) was merged into this one
     /// (the shell applies it after [`super::Action::MergeInto`]).
     Merged {

@@ -6,6 +6,7 @@
 //! after committing the new case. Refusals are actions too (a reply saying why), not errors.
 
 pub mod action;
+mod bounce;
 pub mod command;
 pub mod directory;
 pub mod event;
@@ -43,6 +44,7 @@ pub fn decide(case: &Case, event: &Event, now: Timestamp, policy: &Policy) -> De
         Event::Report { mail, anonymous } => handlers::report(&mut ctx, mail, *anonymous),
         Event::Mail { from, via, mail } => handlers::mail(&mut ctx, *from, *via, mail),
         Event::Tick => timers::tick(&mut ctx),
+        Event::Bounce { to, permanent, status, message_id } => bounce::bounce(&mut ctx, *to, *permanent, status, message_id),
         Event::Merged { from_case, reporter_address, reporter_name, anonymous, report_message_id } => {
             handlers::merged(
                 &mut ctx,
