@@ -599,11 +599,10 @@ fn load_directory(config: &Config, path: &std::path::Path, keyring: &mut Keyring
         let fingerprints = keyring
             .add_armored(&bytes)
             .with_context(|| format!("Vendor cert {} does not parse", cert_path.display()))?;
-        if let Some(vendor) = vendors.iter_mut().find(|vendor| vendor.name == entry.name) {
-            if vendor.fingerprint.is_none() {
+        if let Some(vendor) = vendors.iter_mut().find(|vendor| vendor.name == entry.name)
+            && vendor.fingerprint.is_none() {
                 vendor.fingerprint = fingerprints.first().map(ToString::to_string);
             }
-        }
     }
     Ok(vendors)
 }

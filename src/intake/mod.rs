@@ -106,7 +106,7 @@ pub fn read(raw: &[u8], context: &IntakeContext<'_>, now: Timestamp) -> Intake {
     let mut automated = outer.automated.clone();
     if !outer.loop_marks.is_empty() {
         let expected = context.secret.loop_mark(&message_id);
-        if outer.loop_marks.iter().any(|mark| *mark == expected) {
+        if outer.loop_marks.contains(&expected) {
             automated = Some(OWN_MESSAGE.to_string());
         } else {
             // Someone copied the header name; it proves nothing, so the mail is treated

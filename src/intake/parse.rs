@@ -207,34 +207,30 @@ fn automated_reason(message: &Message<'_>) -> Option<String> {
             .find(|(header, _)| header.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.trim().to_ascii_lowercase())
     };
-    if let Some(value) = raw_header("Auto-Submitted") {
-        if !value.starts_with("no") {
+    if let Some(value) = raw_header("Auto-Submitted")
+        && !value.starts_with("no") {
             return Some(format!("Auto-Submitted: {value}"));
         }
-    }
-    if let Some(value) = raw_header("Precedence") {
-        if matches!(value.as_str(), "bulk" | "junk" | "list") {
+    if let Some(value) = raw_header("Precedence")
+        && matches!(value.as_str(), "bulk" | "junk" | "list") {
             return Some(format!("Precedence: {value}"));
         }
-    }
     if raw_header("List-Id").is_some() {
         return Some("List-Id present".to_string());
     }
-    if let Some(value) = raw_header("Return-Path") {
-        if value == "<>" {
+    if let Some(value) = raw_header("Return-Path")
+        && value == "<>" {
             return Some("null envelope sender".to_string());
         }
-    }
     let from_local = message
         .from()
         .and_then(|address| address.first())
         .and_then(|addr| addr.address())
         .and_then(|address| address.split('@').next().map(str::to_ascii_lowercase));
-    if let Some(local) = from_local {
-        if matches!(local.as_str(), "mailer-daemon" | "postmaster") {
+    if let Some(local) = from_local
+        && matches!(local.as_str(), "mailer-daemon" | "postmaster") {
             return Some(format!("sent by {local}"));
         }
-    }
     let is_report = message
         .content_type()
         .map(|ct| ct.ctype().eq_ignore_ascii_case("multipart") && ct.subtype().is_some_and(|sub| sub.eq_ignore_ascii_case("report")))

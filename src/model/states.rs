@@ -170,7 +170,7 @@ pub fn raise(flag: &mut Option<Timestamp>, at: Timestamp) -> bool {
 pub fn vfdpxa<'a>(vendors: impl Iterator<Item = &'a VendorFlags> + Clone, case: &CaseFlags) -> String {
     let all = |pick: fn(&VendorFlags) -> bool| {
         let mut vendors = vendors.clone().peekable();
-        vendors.peek().is_some() && vendors.all(|flags| pick(flags))
+        vendors.peek().is_some() && vendors.all(&pick)
     };
     let letter = |set: bool, upper: char| if set { upper } else { upper.to_ascii_lowercase() };
     [

@@ -7,19 +7,16 @@ use sha2::{Digest, Sha256};
 /// data a PGP/MIME signature covers.
 pub(crate) fn to_crlf(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() + data.len() / 32);
-    let mut i = 0;
-    while i < data.len() {
-        match data[i] {
+    let mut bytes = data.iter().copied().peekable();
+    while let Some(byte) = bytes.next() {
+        match byte {
             b'\r' => {
                 out.extend_from_slice(b"\r\n");
-                if data.get(i + 1) == Some(&b'\n') {
-                    i += 1;
-                }
+                bytes.next_if_eq(&b'\n');
             }
             b'\n' => out.extend_from_slice(b"\r\n"),
-            b => out.push(b),
+            other => out.push(other),
         }
-        i += 1;
     }
     out
 }
@@ -28,7 +25,7 @@ fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     if needle.is_empty() || from > hay.len() {
         return None;
     }
-    hay[from..]
+    hay.get(from..)?
         .windows(needle.len())
         .position(|w| w == needle)
         .map(|p| p + from)
@@ -63,7 +60,7 @@ pub(crate) fn first_part_range(
     // Search from start-1 so an empty first part ("--B\r\n--B") still works.
     let nd = find(raw, &next_needle, start.saturating_sub(1))?;
     let mut end = nd;
-    if end > 0 && raw[end - 1] == b'\r' {
+    if end > 0 && raw.get(end - 1) == Some(&b'\r') {
         end -= 1;
     }
     if end < start {
@@ -125,7 +122,7 @@ pub(crate) fn boundary_for(kind: &str, content: &[u8]) -> String {
         h.update(salt.to_be_bytes());
         h.update(content);
         let d = h.finalize();
-        let b = format!("=_cvdbot-{kind}-{}", hex::encode(&d[..12]));
+        let b = format!("=_cvdbot-{kind}-{}", hex::encode(d.get(..12).unwrap_or_default()));
         if find(content, b.as_bytes(), 0).is_none() {
             return b;
         }
