@@ -30,6 +30,8 @@
 //! | `merged` | no | `target_case` |
 //! | `second_report` | yes | `merged_from` |
 //! | `vendor_declined` | no | `vendor_name`, `reason` |
+//! | `withdrawn` | no | `reason` |
+//! | `digest` | yes | `date`, `count`, `items` (built by the shell with [`super::digest`], no case) |
 //!
 //! `reporter` and `from_label` never hold the reporter's name or address in mail to vendors
 //! unless the reporter sent `/share-identity`; vars never hold another party's address.
@@ -98,11 +100,15 @@ pub enum MailKind {
     SecondReport,
     /// A vendor declined to act: to coordinators and reporter.
     VendorDeclined,
+    /// The reporter withdrew the report: to coordinators.
+    Withdrawn,
+    /// The daily coordinator digest (queued by the shell, not by `decide`; no case).
+    Digest,
 }
 
 impl MailKind {
     /// Every kind, for template checks.
-    pub const ALL: [MailKind; 24] = [
+    pub const ALL: [MailKind; 26] = [
         MailKind::Ack,
         MailKind::CommandReply,
         MailKind::Status,
@@ -127,6 +133,8 @@ impl MailKind {
         MailKind::Merged,
         MailKind::SecondReport,
         MailKind::VendorDeclined,
+        MailKind::Withdrawn,
+        MailKind::Digest,
     ];
 
     /// The template name and JSON word.
@@ -156,6 +164,8 @@ impl MailKind {
             MailKind::Merged => "merged",
             MailKind::SecondReport => "second_report",
             MailKind::VendorDeclined => "vendor_declined",
+            MailKind::Withdrawn => "withdrawn",
+            MailKind::Digest => "digest",
         }
     }
 
@@ -168,6 +178,7 @@ impl MailKind {
                 | MailKind::Relay
                 | MailKind::ExtensionRequest
                 | MailKind::SecondReport
+                | MailKind::Digest
         )
     }
 
@@ -191,7 +202,8 @@ impl MailKind {
             MailKind::InviteLapsed => &["vendor_name"],
             MailKind::ExtensionRequest => &["vendor_name", "requested_end", "reason"],
             MailKind::ExtensionDenied => &["requested_end", "reason"],
-            MailKind::Rejected | MailKind::Closed => &["reason"],
+            MailKind::Rejected | MailKind::Closed | MailKind::Withdrawn => &["reason"],
+            MailKind::Digest => &["date", "count", "items"],
             MailKind::Merged => &["target_case"],
             MailKind::SecondReport => &["merged_from"],
             MailKind::VendorDeclined => &["vendor_name", "reason"],

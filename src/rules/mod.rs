@@ -7,6 +7,7 @@
 
 pub mod action;
 pub mod command;
+pub mod digest;
 pub mod directory;
 pub mod event;
 mod handlers;
@@ -18,6 +19,7 @@ mod tests;
 
 pub use action::{Action, AutoSubmitted, MailKind, Outgoing};
 pub use command::{Command, parse_commands};
+pub use digest::{DigestHeld, digest_due, digest_text};
 pub use directory::{DirectoryError, parse_directory};
 pub use event::{Event, ThreadVia};
 pub use policy::{Coordinator, IncompatibleMode, Policy, PolicyConfig, VendorEntry};
