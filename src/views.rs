@@ -17,6 +17,9 @@ pub fn case_json(case: &Case) -> Value {
         "embargo_end": case.embargo_end.map(|end| end.to_rfc3339()),
         "cs": case.cs(),
         "next_due": case.next_due.map(|due| due.to_rfc3339()),
+        "accepted": case.accepted.map(|at| at.to_rfc3339()),
+        "closed": case.closed.map(|at| at.to_rfc3339()),
+        "merged_into": case.merged_into.as_ref().map(|id| id.as_str()),
         "participants": case.participants.iter().map(|participant| json!({
             "id": participant.id.0,
             "address": participant.address,
@@ -26,6 +29,7 @@ pub fn case_json(case: &Case) -> Value {
             "vendor": participant.vendor,
             "anonymous": participant.anonymous,
             "cert": participant.cert,
+            "declined": participant.declined.map(|at| at.to_rfc3339()),
             "vfd": {
                 "vendor_aware": participant.flags.vendor_aware.map(|at| at.to_rfc3339()),
                 "fix_ready": participant.flags.fix_ready.map(|at| at.to_rfc3339()),
