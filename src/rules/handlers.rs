@@ -484,7 +484,8 @@ fn coordinator_command(
             }
             let reporter = ctx.case.reporter().map(|participant| participant.id).ok_or("no reporter")?;
             let rm = ctx.case.participant(reporter).map_or(RmState::Start, |participant| participant.rm);
-            if !rm.can_move_to(RmState::Closed) {
+            // A reporter who withdrew is already closed; the case may still close.
+            if rm != RmState::Closed && !rm.can_move_to(RmState::Closed) {
                 let hint = match rm {
                     RmState::Valid => "/defer it first",
                     RmState::Received | RmState::Start => "mark it /invalid or /accept it first",

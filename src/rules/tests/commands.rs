@@ -193,6 +193,10 @@ fn reporter_commands() {
     assert_eq!(recipients(&withdrawn, MailKind::Withdrawn), vec![1]);
     assert!(withdrawn.case.closed.is_none());
     assert_eq!(reply(&reporter(&withdrawn.case, "/withdraw", "2026-01-10T11:00:00Z", &policy)).0, "refused");
+    // The coordinators can still wind the case down.
+    let ended = coord(&withdrawn.case, "/embargo end reporter withdrew", "2026-01-10T12:00:00Z", &policy).case;
+    let closed = coord(&ended, "/close withdrawn", "2026-01-10T13:00:00Z", &policy);
+    assert_eq!(reply(&closed).0, "done", "{:?}", reply(&closed));
     // /withdraw before acceptance: R -> I -> C, the case closes, no timers left.
     let early = reporter(&base_case(&policy), "/withdraw", "2026-01-05T10:00:00Z", &policy);
     assert_eq!(early.case.participant(REPORTER).unwrap().rm, RmState::Closed);
