@@ -74,6 +74,12 @@ pub enum Command {
         #[command(subcommand)]
         command: ListCommand,
     },
+    /// The vendor directory.
+    Vendor {
+        /// What to do with the directory.
+        #[command(subcommand)]
+        command: VendorCommand,
+    },
     /// Run every timer due at an instant (default now).
     Tick {
         /// The instant (RFC 3339).
@@ -142,6 +148,25 @@ pub enum CaseCommand {
     Show {
         /// The case id.
         id: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Vendor directory subcommands.
+#[derive(Debug, Subcommand)]
+pub enum VendorCommand {
+    /// List the vendors of the directory.
+    List {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one vendor (name, case-insensitive).
+    Show {
+        /// The vendor name.
+        name: String,
         /// JSON output.
         #[arg(long)]
         json: bool,
@@ -257,6 +282,31 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 for item in &items {
                     println!("{}", views::held_line(item));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Vendor { command } => {
+            let config = load_config(&cli)?;
+            let bot = Bot::open(&config)?;
+            match command {
+                VendorCommand::List { json } => {
+                    let vendors = &bot.policy.vendors;
+                    if *json {
+                        print_json(&serde_json::Value::Array(vendors.iter().map(views::vendor_json).collect()))?;
+                    } else {
+                        for entry in vendors {
+                            println!("{}", views::vendor_line(entry));
+                        }
+                    }
+                }
+                VendorCommand::Show { name, json } => {
+                    let Some(entry) = bot.policy.vendor(name) else { bail!("no vendor {name:?} in the directory") };
+                    if *json {
+                        print_json(&views::vendor_json(entry))?;
+                    } else {
+                        print!("{}", views::vendor_text(entry));
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)

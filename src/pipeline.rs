@@ -18,7 +18,7 @@ use crate::intake::{self, Intake, IntakeContext, OuterHeaders};
 use crate::model::ids::{CASE_ID_ALPHABET, CASE_ID_RANDOM_LEN};
 use crate::model::mail::MailFacts;
 use crate::model::{Case, CaseId, Participant, Role, Timestamp};
-use crate::outbox::{OutboxItem, OutboxStatus};
+use crate::outbox::OutboxItem;
 use crate::pgp::{self, BotKey, Keyring};
 use crate::render::Templates;
 use crate::rules::directory::{DirectoryFile, parse_directory};
@@ -314,7 +314,74 @@ impl Bot {
             self.follow_up(&decision, now)?;
             changed += 1;
         }
+        self.digest(now)?;
         Ok(changed)
+    }
+
+    /// Queues the coordinators' daily digest when one is due at `now` (once per UTC day, at or
+    /// after `policy.config.digest_hour`; one after a downtime, not one per missed day). Lists
+    /// held messages since the last digest and every open case that needs attention; nothing is
+    /// sent when there is nothing to list. Returns how many mails were queued.
+    pub fn digest(&mut self, now: Timestamp) -> Result<usize, StoreError> {
+        const LAST: &str = "digest.last";
+        let last = self.store.meta(LAST)?.and_then(|text| Timestamp::parse_rfc3339(&text));
+        if !rules::digest_due(last, now, self.policy.config.digest_hour) {
+            return Ok(0);
+        }
+        let held: Vec<rules::DigestHeld> = self
+            .store
+            .held()?
+            .into_iter()
+            .filter(|item| item.kind == HeldKind::Held && last.is_none_or(|last| item.at > last) && item.at <= now)
+            .map(|item| rules::DigestHeld { at: item.at, from: item.from, subject: item.subject, reason: item.reason })
+            .collect();
+        let cases: Vec<(CaseId, Vec<String>)> = self
+            .store
+            .cases()?
+            .into_iter()
+            .filter(|case| case.closed.is_none())
+            .map(|case| {
+                let items = rules::needs_attention(&case, now, &self.policy);
+                (case.id, items)
+            })
+            .collect();
+        let mut commit = Commit::default();
+        if let Some((count, items)) = rules::digest_text(&cases, &held, now) {
+            let mut seen: Vec<&str> = Vec::new();
+            for coordinator in &self.policy.coordinators {
+                if seen.contains(&coordinator.address.as_str()) {
+                    continue;
+                }
+                seen.push(coordinator.address.as_str());
+                let mut vars: BTreeMap<String, String> = BTreeMap::new();
+                vars.insert("date".into(), now.date_string());
+                vars.insert("count".into(), count.to_string());
+                vars.insert("items".into(), items.clone());
+                vars.insert("bot_address".into(), self.address.plain());
+                vars.insert("bot_name".into(), self.name.clone());
+                vars.insert("reply_address".into(), self.address.plain());
+                vars.insert("recipient_role".into(), "coordinator".into());
+                let kind = rules::MailKind::Digest;
+                let rendered = match self.templates.render(kind.name(), &vars) {
+                    Ok(rendered) => rendered,
+                    Err(error) => {
+                        warn!(%error, "digest template failed; digest not queued");
+                        continue;
+                    }
+                };
+                commit.outbox.push(OutboxItem {
+                    sensitive: kind.sensitive(),
+                    encrypt_to: Some(rules::policy::normalise_fingerprint(&coordinator.fingerprint)),
+                    ..OutboxItem::queued(&coordinator.address, kind.name(), &rendered.subject, rendered.body, self.address.plain(), now)
+                });
+            }
+        }
+        let queued = commit.outbox.len();
+        // The marker is written with the digest itself, so a crash cannot send it twice.
+        commit.meta.push((LAST.to_string(), now.to_rfc3339()));
+        self.store.commit(&commit)?;
+        info!(queued, "coordinator digest");
+        Ok(queued)
     }
 
     /// Carries out actions that change another case (a merge), each in its own transaction.
@@ -390,28 +457,18 @@ impl Bot {
                     if outgoing.sensitive && !cleartext_ok && !self.can_encrypt_to(recipient.cert.as_deref(), now) {
                         self.queue_key_missing(&mut commit, case, recipient, now);
                     }
-                    self.queue(&mut commit, OutboxItem {
-                        id: 0,
+                    let item = OutboxItem {
                         case: Some(case.id.clone()),
                         participant: Some(recipient.id),
-                        to: recipient.address.clone(),
-                        kind: outgoing.kind.name().to_string(),
-                        subject: intake::sanitize_header_text(&rendered.subject),
-                        body: rendered.body,
                         attachments: relayed.map(|facts| facts.attachments).unwrap_or_default(),
-                        message_id: String::new(),
                         in_reply_to: outgoing.in_reply_to.clone(),
-                        reply_to,
                         auto: outgoing.auto,
                         sensitive: outgoing.sensitive,
                         encrypt_to: recipient.cert.clone(),
                         cleartext_ok,
-                        status: OutboxStatus::Queued,
-                        created: now,
-                        attempts: 0,
-                        next_attempt: None,
-                        last_error: None,
-                    }, now);
+                        ..OutboxItem::queued(&recipient.address, outgoing.kind.name(), &rendered.subject, rendered.body, reply_to, now)
+                    };
+                    self.queue(&mut commit, item, now);
                 }
             }
         }
@@ -446,28 +503,13 @@ impl Bot {
             let Ok(rendered) = self.templates.render("key_missing", &vars) else { continue };
             let token = self.secret.reply_token(&case.id, coordinator.id);
             commit.tokens.push((token.clone(), case.id.clone(), coordinator.id));
-            self.queue(commit, OutboxItem {
-                id: 0,
+            let item = OutboxItem {
                 case: Some(case.id.clone()),
                 participant: Some(coordinator.id),
-                to: coordinator.address.clone(),
-                kind: "key_missing".to_string(),
-                subject: intake::sanitize_header_text(&rendered.subject),
-                body: rendered.body,
-                attachments: Vec::new(),
-                message_id: String::new(),
-                in_reply_to: None,
-                reply_to: self.address.with_token(&token),
-                auto: rules::AutoSubmitted::AutoGenerated,
-                sensitive: false,
                 encrypt_to: coordinator.cert.clone(),
-                cleartext_ok: false,
-                status: OutboxStatus::Queued,
-                created: now,
-                attempts: 0,
-                next_attempt: None,
-                last_error: None,
-            }, now);
+                ..OutboxItem::queued(&coordinator.address, "key_missing", &rendered.subject, rendered.body, self.address.with_token(&token), now)
+            };
+            self.queue(commit, item, now);
         }
     }
 

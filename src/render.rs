@@ -51,6 +51,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("bounce", include_str!("../templates/bounce.txt")),
     ("closed", include_str!("../templates/closed.txt")),
     ("command_reply", include_str!("../templates/command_reply.txt")),
+    ("digest", include_str!("../templates/digest.txt")),
     ("embargo_changed", include_str!("../templates/embargo_changed.txt")),
     ("embargo_ended", include_str!("../templates/embargo_ended.txt")),
     ("embargo_invite", include_str!("../templates/embargo_invite.txt")),
@@ -72,6 +73,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("vendor_declined", include_str!("../templates/vendor_declined.txt")),
     ("vendor_notice", include_str!("../templates/vendor_notice.txt")),
     ("vendor_silent", include_str!("../templates/vendor_silent.txt")),
+    ("withdrawn", include_str!("../templates/withdrawn.txt")),
 ];
 
 /// The loaded templates.

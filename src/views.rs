@@ -17,6 +17,9 @@ pub fn case_json(case: &Case) -> Value {
         "embargo_end": case.embargo_end.map(|end| end.to_rfc3339()),
         "cs": case.cs(),
         "next_due": case.next_due.map(|due| due.to_rfc3339()),
+        "accepted": case.accepted.map(|at| at.to_rfc3339()),
+        "closed": case.closed.map(|at| at.to_rfc3339()),
+        "merged_into": case.merged_into.as_ref().map(|id| id.as_str()),
         "participants": case.participants.iter().map(|participant| json!({
             "id": participant.id.0,
             "address": participant.address,
@@ -26,6 +29,7 @@ pub fn case_json(case: &Case) -> Value {
             "vendor": participant.vendor,
             "anonymous": participant.anonymous,
             "cert": participant.cert,
+            "declined": participant.declined.map(|at| at.to_rfc3339()),
             "vfd": {
                 "vendor_aware": participant.flags.vendor_aware.map(|at| at.to_rfc3339()),
                 "fix_ready": participant.flags.fix_ready.map(|at| at.to_rfc3339()),
@@ -103,6 +107,7 @@ pub fn outbox_json(item: &OutboxItem, envelope_from: &str) -> Value {
         "id": item.id,
         "case": item.case.as_ref().map(|id| id.as_str()),
         "to": item.to,
+        "reply_to": item.reply_to,
         "kind": item.kind,
         "subject": item.subject,
         "status": status_name(item.status),
@@ -154,4 +159,41 @@ pub fn held_line(item: &HeldItem) -> String {
         item.message_id,
         item.reason
     )
+}
+
+/// The JSON of a vendor directory entry.
+pub fn vendor_json(entry: &crate::rules::VendorEntry) -> Value {
+    json!({
+        "name": entry.name,
+        "contacts": entry.contacts,
+        "fingerprint": entry.fingerprint,
+        "preferred_embargo_days": entry.preferred_embargo_days,
+        "max_embargo_days": entry.max_embargo_days,
+    })
+}
+
+/// One line per vendor directory entry.
+pub fn vendor_line(entry: &crate::rules::VendorEntry) -> String {
+    let days = |days: Option<u32>| days.map_or_else(|| "-".to_string(), |days| days.to_string());
+    format!(
+        "{:<24} {:<40} key {:<40} embargo preferred {} max {}",
+        entry.name,
+        entry.contacts.join(", "),
+        entry.fingerprint.as_deref().unwrap_or("-"),
+        days(entry.preferred_embargo_days),
+        days(entry.max_embargo_days)
+    )
+}
+
+/// A vendor directory entry as text.
+pub fn vendor_text(entry: &crate::rules::VendorEntry) -> String {
+    let days = |days: Option<u32>| days.map_or_else(|| "not set".to_string(), |days| format!("{days} days"));
+    let mut out = format!("name:        {}\n", entry.name);
+    for (index, contact) in entry.contacts.iter().enumerate() {
+        out.push_str(&format!("contact {}:   {contact}\n", index + 1));
+    }
+    out.push_str(&format!("fingerprint: {}\n", entry.fingerprint.as_deref().unwrap_or("none")));
+    out.push_str(&format!("preferred embargo: {}\n", days(entry.preferred_embargo_days)));
+    out.push_str(&format!("maximum embargo:   {}\n", days(entry.max_embargo_days)));
+    out
 }

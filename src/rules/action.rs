@@ -31,6 +31,8 @@
 //! | `second_report` | yes | `merged_from` |
 //! | `vendor_declined` | no | `vendor_name`, `reason` |
 //! | `bounce` | no | `participant_label`, `status`, `outcome` |
+//! | `withdrawn` | no | `reason` |
+//! | `digest` | yes | `date`, `count`, `items` (built by the shell with [`super::digest`], no case) |
 //!
 //! `reporter` and `from_label` never hold the reporter's name or address in mail to vendors
 //! unless the reporter sent `/share-identity`; vars never hold another party's address.
@@ -101,11 +103,15 @@ pub enum MailKind {
     VendorDeclined,
     /// To coordinators: a permanent delivery failure, and what was done about it.
     Bounce,
+    /// The reporter withdrew the report: to coordinators.
+    Withdrawn,
+    /// The daily coordinator digest (queued by the shell, not by `decide`; no case).
+    Digest,
 }
 
 impl MailKind {
     /// Every kind, for template checks.
-    pub const ALL: [MailKind; 25] = [
+    pub const ALL: [MailKind; 27] = [
         MailKind::Ack,
         MailKind::CommandReply,
         MailKind::Status,
@@ -131,6 +137,8 @@ impl MailKind {
         MailKind::SecondReport,
         MailKind::VendorDeclined,
         MailKind::Bounce,
+        MailKind::Withdrawn,
+        MailKind::Digest,
     ];
 
     /// The template name and JSON word.
@@ -161,6 +169,8 @@ impl MailKind {
             MailKind::SecondReport => "second_report",
             MailKind::VendorDeclined => "vendor_declined",
             MailKind::Bounce => "bounce",
+            MailKind::Withdrawn => "withdrawn",
+            MailKind::Digest => "digest",
         }
     }
 
@@ -173,6 +183,7 @@ impl MailKind {
                 | MailKind::Relay
                 | MailKind::ExtensionRequest
                 | MailKind::SecondReport
+                | MailKind::Digest
         )
     }
 
@@ -196,7 +207,8 @@ impl MailKind {
             MailKind::InviteLapsed => &["vendor_name"],
             MailKind::ExtensionRequest => &["vendor_name", "requested_end", "reason"],
             MailKind::ExtensionDenied => &["requested_end", "reason"],
-            MailKind::Rejected | MailKind::Closed => &["reason"],
+            MailKind::Rejected | MailKind::Closed | MailKind::Withdrawn => &["reason"],
+            MailKind::Digest => &["date", "count", "items"],
             MailKind::Merged => &["target_case"],
             MailKind::SecondReport => &["merged_from"],
             MailKind::VendorDeclined => &["vendor_name", "reason"],

@@ -177,11 +177,27 @@ fn relay(
     ctx.note("relay", Some(&authority.actor), Some(&mail.message_id), format!("Relayed to {}", list.join(", ")));
 }
 
+/// Commands a coordinator may run (with a valid coordinator signature), canonical names.
 const COORDINATOR_COMMANDS: &[&str] = &[
-    "accept", "reject", "close", "vendor", "embargo", "public", "exploit", "attacks", "merge", "note", "to",
+    "accept", "invalid", "defer", "close", "vendor", "embargo", "public", "exploited", "attacks", "merge", "note",
+    "publish", "to",
 ];
-const VENDOR_COMMANDS: &[&str] = &["ack", "decline", "fixed", "fix-ready", "deployed", "embargo"];
-const REPORTER_COMMANDS: &[&str] = &["share-identity"];
+/// Commands a vendor may run from its reply-token address (signed by its pinned key when known).
+const VENDOR_COMMANDS: &[&str] =
+    &["ack", "accept", "affected", "not-affected", "fixed", "deployed", "decline", "embargo", "statement"];
+/// Commands the reporter may run from its reply-token address.
+const REPORTER_COMMANDS: &[&str] = &["public", "exploited", "withdraw", "share-identity"];
+
+/// The canonical name of a command word (older names stay as aliases).
+fn canonical(name: &str) -> &str {
+    match name {
+        "reject" => "invalid",
+        "exploit" => "exploited",
+        "fix-ready" => "fixed",
+        "notaffected" | "not_affected" | "unaffected" => "not-affected",
+        other => other,
+    }
+}
 
 /// Runs one command, answering it; a refusal restores the case except for the timeline.
 fn run_command(
@@ -193,7 +209,7 @@ fn run_command(
     free: &str,
     relay_to: &mut Option<Vec<ParticipantId>>,
 ) {
-    let name = command.name.as_str();
+    let name = canonical(command.name.as_str());
     let message_id = Some(mail.message_id.as_str());
     if name == "help" {
         let commands = help_text(authority);
@@ -210,27 +226,28 @@ fn run_command(
     let snapshot = ctx.case.clone();
     let sent = ctx.actions.len();
     let saved_relay = relay_to.clone();
-    let outcome: Result<String, String> = if authority.coordinator && COORDINATOR_COMMANDS.contains(&name) {
-        coordinator_command(ctx, from, authority, command, mail, free, relay_to)
-    } else if COORDINATOR_COMMANDS.contains(&name) && !(authority.role == Role::Vendor && VENDOR_COMMANDS.contains(&name)) {
-        Err(format!("needs a valid signature by a coordinator key (signature {})", mail.signature.label()))
-    } else if VENDOR_COMMANDS.contains(&name) || REPORTER_COMMANDS.contains(&name) {
-        let allowed = match authority.role {
-            Role::Vendor => VENDOR_COMMANDS.contains(&name),
-            Role::Reporter => REPORTER_COMMANDS.contains(&name),
-            _ => false,
-        };
-        if !allowed {
-            Err(format!("/{name} is not available to a {}", authority.role.name()))
-        } else if let Some(why) = &authority.own_refusal {
+    let coordinator_cmd = COORDINATOR_COMMANDS.contains(&name);
+    let own_cmd = match authority.role {
+        Role::Vendor => VENDOR_COMMANDS.contains(&name),
+        Role::Reporter => REPORTER_COMMANDS.contains(&name),
+        Role::Coordinator | Role::Other => false,
+    };
+    let outcome: Result<String, String> = if authority.coordinator && coordinator_cmd {
+        coordinator_command(ctx, from, authority, command, name, mail, free, relay_to)
+    } else if own_cmd {
+        if let Some(why) = &authority.own_refusal {
             Err(why.clone())
         } else if authority.role == Role::Vendor {
-            vendor_command(ctx, from, authority, command, mail)
+            vendor_command(ctx, from, authority, command, name, mail)
         } else {
-            reporter_command(ctx, from, authority, command, mail)
+            reporter_command(ctx, from, authority, command, name, mail)
         }
+    } else if coordinator_cmd {
+        Err(format!("needs a valid signature by a coordinator key (signature {})", mail.signature.label()))
+    } else if VENDOR_COMMANDS.contains(&name) || REPORTER_COMMANDS.contains(&name) {
+        Err(format!("/{name} is not available to a {}", authority.role.name()))
     } else {
-        Err(format!("unknown command /{name} (send /help)"))
+        Err(format!("unknown command /{} (send /help)", command.name))
     };
     match outcome {
         Ok(detail) => {
@@ -259,33 +276,68 @@ fn run_command(
     }
 }
 
+/// Help lines: (command, what it does).
+const HELP_ANYONE: &[(&str, &str)] = &[
+    ("/status", "a summary of the case"),
+    ("/help", "this list"),
+];
+const HELP_COORDINATOR: &[(&str, &str)] = &[
+    ("/accept", "validate the report and start coordination: notifies the case's vendors, sets the default embargo (resumes a deferred case)"),
+    ("/invalid REASON", "the report is not valid (RM invalid); the reporter is told (alias /reject)"),
+    ("/defer", "pause the case (RM deferred; only from valid or accepted)"),
+    ("/close [REASON]", "close the case (RM closed; only from invalid, accepted or deferred, and not under an active embargo)"),
+    ("/vendor add NAME", "add a vendor from the directory"),
+    ("/vendor add NAME <ADDRESS> [FINGERPRINT]", "add an ad-hoc vendor to this case"),
+    ("/embargo DATE", "propose/set the embargo end (YYYY-MM-DD or RFC 3339)"),
+    ("/embargo extend DATE", "extend the embargo (answers an extension request)"),
+    ("/embargo deny [REASON]", "deny the pending extension request(s)"),
+    ("/embargo end REASON", "end the embargo now"),
+    ("/public URL", "the vulnerability is public (P): ends the embargo"),
+    ("/exploited URL", "an exploit is public (X): ends the embargo (alias /exploit)"),
+    ("/attacks URL", "attacks were observed (A): ends the embargo by default"),
+    ("/merge CASE-ID", "this report is a duplicate: it joins CASE-ID"),
+    ("/note TEXT", "internal note, never relayed"),
+    ("/to vendors|reporter|all|VENDOR", "where the free text of this message goes"),
+    ("/publish", "publish the advisory"),
+];
+const HELP_VENDOR: &[(&str, &str)] = &[
+    ("/ack", "you received the report (RM received, V)"),
+    ("/accept", "you are working on it (RM accepted)"),
+    ("/affected", "your products are affected"),
+    ("/not-affected", "your products are not affected"),
+    ("/fixed [VERSION or URL]", "a fix is ready (F)"),
+    ("/deployed", "the fix is deployed (D)"),
+    ("/decline REASON", "you will not act on this report"),
+    ("/embargo request DATE REASON", "ask the coordinators for a later embargo end"),
+    ("/embargo accept | /embargo decline", "answer an embargo invitation"),
+    ("/statement TEXT", "your statement for the advisory"),
+];
+const HELP_REPORTER: &[(&str, &str)] = &[
+    ("/public URL", "the vulnerability is public: ends the embargo"),
+    ("/exploited URL", "an exploit is public: ends the embargo"),
+    ("/withdraw", "withdraw your report; the coordinators are told"),
+    ("/share-identity", "show your name and address to vendors"),
+];
+
 fn help_text(authority: &Authority) -> String {
-    let mut lines = vec!["/help", "/status"];
-    if authority.coordinator {
-        lines.extend([
-            "/accept",
-            "/reject REASON",
-            "/close REASON",
-            "/vendor add NAME [ADDRESS]",
-            "/embargo DATE | /embargo extend DATE | /embargo deny [REASON] | /embargo end REASON",
-            "/public [NOTE] | /exploit [NOTE] | /attacks [NOTE]",
-            "/merge CASE-ID",
-            "/to vendors|reporter|all|VENDOR",
-            "/note TEXT",
-        ]);
+    let mut sections: Vec<(&str, &[(&str, &str)])> = vec![("Anyone in the case", HELP_ANYONE)];
+    if authority.coordinator || authority.role == Role::Coordinator {
+        sections.push(("Coordinators (signed with a coordinator key)", HELP_COORDINATOR));
     }
     match authority.role {
-        Role::Vendor => lines.extend([
-            "/ack",
-            "/decline REASON",
-            "/fixed",
-            "/deployed",
-            "/embargo request DATE REASON | /embargo accept | /embargo decline",
-        ]),
-        Role::Reporter => lines.push("/share-identity"),
-        _ => {}
+        Role::Vendor => sections.push(("Vendors (sent to your case reply address, signed with your key when we know it)", HELP_VENDOR)),
+        Role::Reporter => sections.push(("Reporter (sent to your case reply address)", HELP_REPORTER)),
+        Role::Coordinator | Role::Other => {}
     }
-    lines.join("\n")
+    let mut out = Vec::new();
+    for (title, lines) in sections {
+        out.push(format!("{title}:"));
+        for (command, what) in lines {
+            out.push(format!("  {command:<40} {what}"));
+        }
+        out.push(String::new());
+    }
+    out.join("\n").trim_end().to_string()
 }
 
 fn status_vars(ctx: &Ctx<'_>, to: ParticipantId) -> Vec<(&'static str, String)> {
@@ -347,11 +399,13 @@ fn habitable(ctx: &Ctx<'_>) -> Result<(), String> {
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn coordinator_command(
     ctx: &mut Ctx<'_>,
     _from: ParticipantId,
     authority: &Authority,
     command: &Command,
+    name: &str,
     mail: &MailFacts,
     _free: &str,
     relay_to: &mut Option<Vec<ParticipantId>>,
@@ -359,8 +413,9 @@ fn coordinator_command(
     let actor = Some(authority.actor.as_str());
     let message_id = Some(mail.message_id.as_str());
     let now = ctx.now;
-    match command.name.as_str() {
+    match name {
         "note" => Ok(format!("noted: {}", command.rest(0))),
+        "publish" => publish(ctx, command, actor, message_id),
         "to" => {
             let target = command.rest(0);
             let lower = target.to_ascii_lowercase();
@@ -391,16 +446,34 @@ fn coordinator_command(
             Ok(format!("free text goes to {target}"))
         }
         "accept" => accept(ctx, actor, message_id),
-        "reject" => {
-            if ctx.case.accepted.is_some() || ctx.case.closed.is_some() {
-                return Err("the case is already accepted or closed".to_string());
+        "invalid" => {
+            if ctx.case.closed.is_some() {
+                return Err("the case is closed".to_string());
+            }
+            let reason = command.rest(0);
+            if reason.is_empty() {
+                return Err("usage: /invalid REASON".to_string());
             }
             let reporter = ctx.case.reporter().map(|participant| participant.id).ok_or("no reporter")?;
-            ctx.rm_path(reporter, &[RmState::Invalid, RmState::Closed], actor, message_id);
-            ctx.case.closed = Some(now);
-            let reason = command.rest(0);
+            let rm = ctx.case.participant(reporter).map_or(RmState::Start, |participant| participant.rm);
+            if !ctx.rm_step(reporter, RmState::Invalid, actor, message_id) {
+                return Err(format!(
+                    "Vultron does not allow RM {rm} -> invalid (only a received report can be found invalid)"
+                ));
+            }
             ctx.send(reporter, MailKind::Rejected, None, None, vec![("reason", reason.clone())]);
-            Ok(format!("report rejected: {reason}"))
+            Ok(format!("report marked invalid: {reason}; /close closes it, /accept revalidates it"))
+        }
+        "defer" => {
+            if ctx.case.closed.is_some() {
+                return Err("the case is closed".to_string());
+            }
+            let reporter = ctx.case.reporter().map(|participant| participant.id).ok_or("no reporter")?;
+            let rm = ctx.case.participant(reporter).map_or(RmState::Start, |participant| participant.rm);
+            if !matches!(rm, RmState::Valid | RmState::Accepted) || !ctx.rm_step(reporter, RmState::Deferred, actor, message_id) {
+                return Err(format!("Vultron allows /defer only from valid or accepted (RM {rm})"));
+            }
+            Ok("case deferred; /accept resumes it".to_string())
         }
         "close" => {
             if ctx.case.em.is_active() {
@@ -408,6 +481,17 @@ fn coordinator_command(
             }
             if ctx.case.closed.is_some() {
                 return Err("the case is already closed".to_string());
+            }
+            let reporter = ctx.case.reporter().map(|participant| participant.id).ok_or("no reporter")?;
+            let rm = ctx.case.participant(reporter).map_or(RmState::Start, |participant| participant.rm);
+            // A reporter who withdrew is already closed; the case may still close.
+            if rm != RmState::Closed && !rm.can_move_to(RmState::Closed) {
+                let hint = match rm {
+                    RmState::Valid => "/defer it first",
+                    RmState::Received | RmState::Start => "mark it /invalid or /accept it first",
+                    _ => "",
+                };
+                return Err(format!("Vultron does not allow RM {rm} -> closed{}", if hint.is_empty() { String::new() } else { format!(": {hint}") }));
             }
             let reason = command.rest(0);
             let ids: Vec<ParticipantId> = ctx.case.participants.iter().map(|participant| participant.id).collect();
@@ -422,36 +506,7 @@ fn coordinator_command(
         }
         "vendor" => vendor_add(ctx, command, actor, message_id),
         "embargo" => coordinator_embargo(ctx, command, actor, message_id),
-        "public" | "exploit" | "attacks" => {
-            let flags = &mut ctx.case.flags;
-            let mut raised = Vec::new();
-            if command.name != "attacks" && raise(&mut flags.public, now) {
-                raised.push("P");
-            }
-            if command.name == "exploit" && raise(&mut flags.exploit_public, now) {
-                raised.push("X");
-            }
-            if command.name == "attacks" && raise(&mut flags.attacks, now) {
-                raised.push("A");
-            }
-            if raised.is_empty() {
-                return Ok("flag already set".to_string());
-            }
-            let note = command.rest(0);
-            ctx.note("flag", actor, message_id, format!("Raised {} {note}", raised.join("")));
-            let ends = command.name != "attacks" || ctx.policy.config.attacks_end_embargo;
-            if ends && (ctx.case.em.is_active() || ctx.case.em == EmState::Proposed) {
-                let reason = match command.name.as_str() {
-                    "public" => "the vulnerability became public",
-                    "exploit" => "an exploit became public",
-                    _ => "attacks were observed",
-                };
-                let reason = if note.is_empty() { reason.to_string() } else { format!("{reason}: {note}") };
-                ctx.end_embargo(&reason, actor, message_id);
-                return Ok(format!("raised {}; embargo ended", raised.join("")));
-            }
-            Ok(format!("raised {}", raised.join("")))
-        }
+        "public" | "exploited" | "attacks" => raise_case_flag(ctx, name, &command.rest(0), actor, message_id),
         "merge" => {
             let target = command.args.first().and_then(|text| CaseId::parse(text)).ok_or("/merge needs a case id")?;
             if target == ctx.case.id {
@@ -483,6 +538,12 @@ fn coordinator_command(
 
 /// `/accept`: validate the report, set the default embargo, notify vendors.
 fn accept(ctx: &mut Ctx<'_>, actor: Option<&str>, message_id: Option<&str>) -> Result<String, String> {
+    let reporter_rm = ctx.case.reporter().map(|participant| participant.rm);
+    if ctx.case.accepted.is_some() && ctx.case.closed.is_none() && reporter_rm == Some(RmState::Deferred) {
+        let reporter = ctx.case.reporter().map(|participant| participant.id).ok_or("no reporter")?;
+        ctx.rm_step(reporter, RmState::Accepted, actor, message_id);
+        return Ok("case resumed (RM accepted)".to_string());
+    }
     if ctx.case.accepted.is_some() {
         return Err("the case is already accepted".to_string());
     }
@@ -552,22 +613,83 @@ fn accept(ctx: &mut Ctx<'_>, actor: Option<&str>, message_id: Option<&str>) -> R
     Ok(detail)
 }
 
-/// `/vendor add NAME [ADDRESS]`.
+/// P, X or A raised by `/public`, `/exploited`, `/attacks` (coordinator or reporter): P or X
+/// end the embargo at once; A does too unless the policy says otherwise.
+fn raise_case_flag(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    note: &str,
+    actor: Option<&str>,
+    message_id: Option<&str>,
+) -> Result<String, String> {
+    if ctx.case.closed.is_some() {
+        return Err("the case is closed".to_string());
+    }
+    let now = ctx.now;
+    let flags = &mut ctx.case.flags;
+    let mut raised = Vec::new();
+    if name != "attacks" && raise(&mut flags.public, now) {
+        raised.push("P");
+    }
+    if name == "exploited" && raise(&mut flags.exploit_public, now) {
+        raised.push("X");
+    }
+    if name == "attacks" && raise(&mut flags.attacks, now) {
+        raised.push("A");
+    }
+    if raised.is_empty() {
+        return Ok("flag already set".to_string());
+    }
+    ctx.note("flag", actor, message_id, format!("Raised {} {note}", raised.join("")).trim_end().to_string());
+    let ends = name != "attacks" || ctx.policy.config.attacks_end_embargo;
+    if ends && (ctx.case.em.is_active() || ctx.case.em == EmState::Proposed) {
+        let reason = match name {
+            "public" => "the vulnerability became public",
+            "exploited" => "an exploit became public",
+            _ => "attacks were observed",
+        };
+        let reason = if note.is_empty() { reason.to_string() } else { format!("{reason}: {note}") };
+        ctx.end_embargo(&reason, actor, message_id);
+        return Ok(format!("raised {}; embargo ended", raised.join("")));
+    }
+    Ok(format!("raised {}", raised.join("")))
+}
+
+/// `/publish`: the publication engine owns this; until it exists the command is refused.
+fn publish(_ctx: &mut Ctx<'_>, _command: &Command, _actor: Option<&str>, _message_id: Option<&str>) -> Result<String, String> {
+    Err("/publish is not available yet".to_string())
+}
+
+/// `/vendor add NAME [<ADDRESS> [FINGERPRINT]]`.
 fn vendor_add(ctx: &mut Ctx<'_>, command: &Command, actor: Option<&str>, message_id: Option<&str>) -> Result<String, String> {
     if command.arg_lower(0).as_deref() != Some("add") {
-        return Err("usage: /vendor add NAME [ADDRESS]".to_string());
+        return Err("usage: /vendor add NAME [<ADDRESS> [FINGERPRINT]]".to_string());
     }
     if ctx.case.closed.is_some() {
         return Err("the case is closed".to_string());
     }
-    let (name, address) = match command.args.last() {
-        Some(last) if last.contains('@') && command.args.len() > 2 => {
-            (command.args.get(1..command.args.len() - 1).unwrap_or_default().join(" "), Some(last.clone()))
+    let words: Vec<&String> = command.args.iter().skip(1).collect();
+    let at = words.iter().position(|word| word.contains('@'));
+    let (name, address, fingerprint) = match at {
+        Some(index) => {
+            let name = words.iter().take(index).map(|word| word.as_str()).collect::<Vec<_>>().join(" ");
+            let address = words.get(index).map(|word| word.trim_matches(|c| c == '<' || c == '>').to_ascii_lowercase());
+            let fingerprint: String = words.iter().skip(index + 1).map(|word| word.as_str()).collect::<Vec<_>>().join("");
+            let fingerprint = normalise_fingerprint(&fingerprint.replace("0x", "").replace("0X", ""));
+            if !fingerprint.is_empty() && (fingerprint.len() < 40 || !fingerprint.chars().all(|c| c.is_ascii_hexdigit())) {
+                return Err(format!("{fingerprint:?} is not a full OpenPGP fingerprint (40 or 64 hex digits)"));
+            }
+            (name, address, if fingerprint.is_empty() { None } else { Some(fingerprint) })
         }
-        _ => (command.rest(1), None),
+        None => (command.rest(1), None, None),
     };
     if name.is_empty() {
-        return Err("usage: /vendor add NAME [ADDRESS]".to_string());
+        return Err("usage: /vendor add NAME [<ADDRESS> [FINGERPRINT]]".to_string());
+    }
+    if let Some(address) = &address
+        && (address.starts_with('@') || address.ends_with('@') || address.contains(char::is_whitespace))
+    {
+        return Err(format!("{address:?} is not a mail address"));
     }
     let entry = ctx.policy.vendor(&name).cloned();
     let address = match (&address, &entry) {
@@ -594,6 +716,9 @@ fn vendor_add(ctx: &mut Ctx<'_>, command: &Command, actor: Option<&str>, message
             vendor.cert = entry.fingerprint.clone();
             vendor.preferred_embargo_days = entry.preferred_embargo_days;
             vendor.max_embargo_days = entry.max_embargo_days;
+        }
+        if fingerprint.is_some() {
+            vendor.cert = fingerprint.clone();
         }
     }
     ctx.note("participant", actor, message_id, format!("Vendor {display} added ({id})"));
@@ -735,6 +860,7 @@ fn vendor_command(
     from: ParticipantId,
     authority: &Authority,
     command: &Command,
+    name: &str,
     mail: &MailFacts,
 ) -> Result<String, String> {
     let actor = Some(authority.actor.as_str());
@@ -742,7 +868,37 @@ fn vendor_command(
     let now = ctx.now;
     let vendor = ctx.case.participant(from).cloned().ok_or("unknown participant")?;
     let vendor_name = vendor.vendor.clone().unwrap_or_default();
-    match command.name.as_str() {
+    if ctx.case.closed.is_some() {
+        return Err("the case is closed".to_string());
+    }
+    match name {
+        "affected" | "not-affected" | "statement" => vendor_statement(ctx, from, command, name, actor, message_id),
+        "accept" => {
+            if vendor.first_contact.is_none() || vendor.consent == Consent::Invited {
+                return Err("you have not been sent the report yet".to_string());
+            }
+            if vendor.declined.is_some() {
+                return Err("you declined this report".to_string());
+            }
+            if vendor.rm == RmState::Accepted {
+                return Err("already accepted (RM accepted)".to_string());
+            }
+            let path: &[RmState] = match vendor.rm {
+                RmState::Start => &[RmState::Received, RmState::Valid, RmState::Accepted],
+                RmState::Received => &[RmState::Valid, RmState::Accepted],
+                RmState::Invalid => &[RmState::Valid, RmState::Accepted],
+                RmState::Valid | RmState::Deferred => &[RmState::Accepted],
+                RmState::Accepted | RmState::Closed => &[],
+            };
+            ctx.rm_path(from, path, actor, message_id);
+            if ctx.case.participant(from).map(|participant| participant.rm) != Some(RmState::Accepted) {
+                return Err(format!("Vultron does not allow RM {} -> accepted", vendor.rm));
+            }
+            if let Some(participant) = ctx.case.participant_mut(from) {
+                raise(&mut participant.flags.vendor_aware, now);
+            }
+            Ok("recorded that you are working on it (RM accepted)".to_string())
+        }
         "ack" => {
             if vendor.consent == Consent::Invited {
                 return accept_invite(ctx, from, actor, message_id);
@@ -784,18 +940,24 @@ fn vendor_command(
             ctx.send_all(&to, MailKind::VendorDeclined, &[("vendor_name", vendor_name.clone()), ("reason", reason)]);
             Ok("recorded that you decline to act on this report".to_string())
         }
-        "fixed" | "fix-ready" | "deployed" => {
+        "fixed" | "deployed" => {
             if vendor.first_contact.is_none() {
                 return Err("you have not been sent the report yet".to_string());
             }
-            let deployed = command.name == "deployed";
+            let deployed = name == "deployed";
+            let detail = command.rest(0);
             let Some(participant) = ctx.case.participant_mut(from) else { return Err("unknown participant".to_string()) };
             raise(&mut participant.flags.vendor_aware, now);
             raise(&mut participant.flags.fix_ready, now);
             if deployed {
                 raise(&mut participant.flags.fix_deployed, now);
             }
-            ctx.note("flag", actor, message_id, format!("{vendor_name}: fix {}", if deployed { "deployed" } else { "ready" }));
+            ctx.note(
+                "flag",
+                actor,
+                message_id,
+                format!("{vendor_name}: fix {} {detail}", if deployed { "deployed" } else { "ready" }).trim_end().to_string(),
+            );
             Ok(format!("case state now {}", ctx.case.cs()))
         }
         "embargo" => match command.arg_lower(0).as_deref() {
@@ -856,6 +1018,36 @@ fn vendor_command(
     }
 }
 
+/// `/affected`, `/not-affected`, `/statement TEXT` from a vendor: recorded in the timeline.
+/// (The publication engine extends this: vulnerability records, advisory statements.)
+fn vendor_statement(
+    ctx: &mut Ctx<'_>,
+    from: ParticipantId,
+    command: &Command,
+    name: &str,
+    actor: Option<&str>,
+    message_id: Option<&str>,
+) -> Result<String, String> {
+    let vendor = ctx.case.participant(from).cloned().ok_or("unknown participant")?;
+    if vendor.first_contact.is_none() {
+        return Err("you have not been sent the report yet".to_string());
+    }
+    let vendor_name = vendor.vendor.clone().unwrap_or_default();
+    let text = command.rest(0);
+    let (kind, summary, detail) = match name {
+        "affected" => ("affected", format!("{vendor_name}: affected {text}"), "recorded: affected"),
+        "not-affected" => ("affected", format!("{vendor_name}: not affected {text}"), "recorded: not affected"),
+        _ => {
+            if text.is_empty() {
+                return Err("usage: /statement TEXT".to_string());
+            }
+            ("statement", format!("{vendor_name}: statement: {text}"), "statement recorded")
+        }
+    };
+    ctx.note(kind, actor, message_id, summary.trim_end().to_string());
+    Ok(detail.to_string())
+}
+
 fn accept_invite(ctx: &mut Ctx<'_>, from: ParticipantId, actor: Option<&str>, message_id: Option<&str>) -> Result<String, String> {
     if let Some(vendor) = ctx.case.participant_mut(from) {
         vendor.consent = Consent::Signatory;
@@ -874,11 +1066,22 @@ fn accept_invite(ctx: &mut Ctx<'_>, from: ParticipantId, actor: Option<&str>, me
 fn reporter_command(
     ctx: &mut Ctx<'_>,
     from: ParticipantId,
-    _authority: &Authority,
+    authority: &Authority,
     command: &Command,
-    _mail: &MailFacts,
+    name: &str,
+    mail: &MailFacts,
 ) -> Result<String, String> {
-    match command.name.as_str() {
+    let actor = Some(authority.actor.as_str());
+    let message_id = Some(mail.message_id.as_str());
+    match name {
+        "public" | "exploited" => {
+            let note = command.rest(0);
+            if note.is_empty() {
+                return Err(format!("usage: /{name} URL (where it became public)"));
+            }
+            raise_case_flag(ctx, name, &note, actor, message_id)
+        }
+        "withdraw" => withdraw(ctx, from, command, actor, message_id),
         "share-identity" => {
             let Some(reporter) = ctx.case.participant_mut(from) else { return Err("unknown participant".to_string()) };
             if reporter.share_identity {
@@ -889,6 +1092,48 @@ fn reporter_command(
         }
         other => Err(format!("unknown command /{other}")),
     }
+}
+
+/// `/withdraw` from the reporter: their RM goes to closed where Vultron allows it, the
+/// coordinators are told; a case not yet accepted closes.
+fn withdraw(
+    ctx: &mut Ctx<'_>,
+    from: ParticipantId,
+    command: &Command,
+    actor: Option<&str>,
+    message_id: Option<&str>,
+) -> Result<String, String> {
+    let reporter = ctx.case.participant(from).cloned().ok_or("unknown participant")?;
+    if reporter.rm == RmState::Closed || ctx.case.closed.is_some() {
+        return Err("the report is already closed".to_string());
+    }
+    let path: &[RmState] = match reporter.rm {
+        RmState::Start | RmState::Received => &[RmState::Invalid, RmState::Closed],
+        RmState::Valid => &[RmState::Deferred, RmState::Closed],
+        _ => &[RmState::Closed],
+    };
+    ctx.rm_path(from, path, actor, message_id);
+    if let Some(participant) = ctx.case.participant_mut(from) {
+        participant.awaiting_since = None;
+    }
+    let reason = command.rest(0);
+    let reason = if reason.is_empty() { "the reporter withdrew the report".to_string() } else { format!("the reporter withdrew the report: {reason}") };
+    let closes = ctx.case.accepted.is_none();
+    if closes {
+        let ids: Vec<ParticipantId> = ctx.case.participants.iter().map(|participant| participant.id).collect();
+        for id in ids {
+            ctx.rm_path(id, &[RmState::Invalid, RmState::Closed], actor, message_id);
+        }
+        ctx.case.closed = Some(ctx.now);
+    }
+    ctx.note("withdraw", actor, message_id, reason.clone());
+    let to = ctx.with_role(Role::Coordinator);
+    ctx.send_all(&to, MailKind::Withdrawn, &[("reason", reason)]);
+    Ok(if closes {
+        "report withdrawn; the case is closed".to_string()
+    } else {
+        "report withdrawn; the coordinators were told (vendors already have it)".to_string()
+    })
 }
 
 /// A second report merged into this case.

@@ -8,6 +8,7 @@
 pub mod action;
 mod bounce;
 pub mod command;
+pub mod digest;
 pub mod directory;
 pub mod event;
 mod handlers;
@@ -19,6 +20,7 @@ mod tests;
 
 pub use action::{Action, AutoSubmitted, MailKind, Outgoing};
 pub use command::{Command, parse_commands};
+pub use digest::{DigestHeld, digest_due, digest_text};
 pub use directory::{DirectoryError, parse_directory};
 pub use event::{Event, ThreadVia};
 pub use policy::{Coordinator, IncompatibleMode, Policy, PolicyConfig, VendorEntry};

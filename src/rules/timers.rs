@@ -79,6 +79,9 @@ fn pending(case: &Case, policy: &Policy) -> Vec<(Timestamp, String, Work)> {
                 }
             }
             Role::Reporter => {
+                if participant.rm == RmState::Closed {
+                    continue;
+                }
                 if let Some(since) = participant.awaiting_since {
                     push(
                         since.plus_days(i64::from(config.reporter_silence_days)),

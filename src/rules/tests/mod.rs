@@ -1,5 +1,6 @@
 //! Engine tests: literal timestamps, a case with a reporter, a coordinator and two vendors.
 
+mod commands;
 mod scenarios;
 mod properties;
 

@@ -29,6 +29,22 @@ const TEXTS: &[&str] = &[
     "/status",
     "some free text",
     "/note x\nsecret",
+    "/invalid bogus",
+    "/reject bogus",
+    "/defer",
+    "/close",
+    "/exploited https://x.example/poc",
+    "/public https://x.example/post",
+    "/attacks https://x.example/report",
+    "/withdraw",
+    "/affected",
+    "/not-affected",
+    "/statement we fixed it",
+    "/fixed 2.4.1",
+    "/merge CVD-2026-ABCDEF",
+    "/publish",
+    "/help",
+    "/vendor add Hooli <psirt@hooli.example> 0123456789ABCDEF0123456789ABCDEF01234567",
 ];
 
 #[derive(Clone, Debug)]

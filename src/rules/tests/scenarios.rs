@@ -506,10 +506,14 @@ fn close_and_reject() {
     let policy = policy();
     let refused = coord(&accepted_case(&policy), "/close done", "2026-01-07T10:00:00Z", &policy);
     assert_eq!(reply(&refused).0, "refused", "no close while the embargo is active");
+    // /reject is an alias of /invalid: RM invalid (a hold), the reporter is told; /close closes.
     let rejected = coord(&base_case(&policy), "/reject out of scope", "2026-01-07T10:00:00Z", &policy);
     assert_eq!(recipients(&rejected, MailKind::Rejected), vec![0]);
-    assert_eq!(rejected.case.participant(REPORTER).unwrap().rm, RmState::Closed);
-    assert_eq!(rejected.case.next_due, None);
+    assert_eq!(rejected.case.participant(REPORTER).unwrap().rm, RmState::Invalid);
+    let closed = coord(&rejected.case, "/close out of scope", "2026-01-07T11:00:00Z", &policy);
+    assert_eq!(reply(&closed).0, "done");
+    assert_eq!(closed.case.participant(REPORTER).unwrap().rm, RmState::Closed);
+    assert_eq!(closed.case.next_due, None);
 }
 
 #[test]
