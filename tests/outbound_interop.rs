@@ -1,11 +1,12 @@
 //! Outbound mail read by real GnuPG (throwaway GNUPGHOME). Fails (does not skip) when gpg is
 //! missing: interop is the point.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+use common::Gpg;
 use cvdbot::delivery::build_message;
 use cvdbot::model::mail::Attachment;
 use cvdbot::model::{CaseId, ParticipantId, Timestamp};
@@ -16,68 +17,15 @@ use cvdbot::rules::AutoSubmitted;
 use cvdbot::tokens::TokenSecret;
 use mail_parser::{MessageParser, PartType};
 
-const GPG: &str = "gpg";
 const VENDOR: &str = "psirt@vendor.test";
 const SUBJECT: &str = "Heap overflow in libfoo parse_header";
 const BODY: &str = "The overflow in parse_header() is triggered by a long header.\nDetails follow.\n";
 
-struct Gpg {
-    home: tempfile::TempDir,
-}
-
-impl Gpg {
-    fn new() -> Gpg {
-        match Command::new(GPG).arg("--version").output() {
-            Ok(output) if output.status.success() => {}
-            _ => panic!("gpg is not installed or not runnable: the outbound interop tests need gpg on PATH"),
-        }
-        let home = tempfile::Builder::new().prefix("gpg").tempdir_in("/tmp").expect("tempdir");
-        let gpg = Gpg { home };
-        gpg.ok(&["--quick-gen-key", &format!("Vendor PSIRT <{VENDOR}>"), "future-default", "default", "never"], b"");
-        gpg
-    }
-
-    fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let mut child = Command::new(GPG)
-            .env("GNUPGHOME", self.home.path())
-            .args(["--batch", "--no-tty", "--pinentry-mode", "loopback", "--passphrase", ""])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn gpg");
-        let mut input = child.stdin.take().expect("stdin");
-        let data = stdin.to_vec();
-        let writer = std::thread::spawn(move || {
-            let _ = input.write_all(&data);
-        });
-        let output = child.wait_with_output().expect("wait gpg");
-        let _ = writer.join();
-        output
-    }
-
-    fn ok(&self, args: &[&str], stdin: &[u8]) -> Vec<u8> {
-        let output = self.run(args, stdin);
-        assert!(output.status.success(), "gpg {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
-        output.stdout
-    }
-
-    fn file(&self, name: &str, data: &[u8]) -> PathBuf {
-        let path = self.home.path().join(name);
-        std::fs::write(&path, data).expect("write file");
-        path
-    }
-
-    fn status(&self, name: &str) -> PathBuf {
-        self.home.path().join(name)
-    }
-}
-
-impl Drop for Gpg {
-    fn drop(&mut self) {
-        let _ = Command::new("gpgconf").env("GNUPGHOME", self.home.path()).args(["--kill", "gpg-agent"]).output();
-    }
+/// A throwaway GnuPG home with a generated vendor key.
+fn vendor_gpg() -> Gpg {
+    let gpg = Gpg::new();
+    gpg.generate(&format!("Vendor PSIRT <{VENDOR}>"));
+    gpg
 }
 
 fn status_lines(path: &Path) -> String {
@@ -99,7 +47,7 @@ fn now() -> Timestamp {
 
 /// A bot whose keyring holds the gpg-generated vendor key; also imports the bot key into gpg.
 fn setup() -> (Gpg, Bot, String) {
-    let gpg = Gpg::new();
+    let gpg = vendor_gpg();
     // Backdated so gpg never sees a key "created in the future".
     let bot_key = BotKey::generate("cvdbot <security@example.org>", SystemTime::now() - Duration::from_secs(120))
         .expect("generate bot key");
@@ -161,7 +109,7 @@ fn encrypted_item_decrypts_and_verifies_in_gpg() {
     assert_eq!(parts.len(), 2);
     assert_eq!(parts[0], b"Version: 1\r\n");
     let encrypted = gpg.file("enc.asc", &parts[1]);
-    let status = gpg.status("status-dec");
+    let status = gpg.path("status-dec");
     let out = gpg.ok(&["--status-file", status.to_str().expect("p"), "--decrypt", encrypted.to_str().expect("p")], b"");
     let status = status_lines(&status);
     assert!(status.contains("[GNUPG:] DECRYPTION_OKAY"), "{status}");
@@ -194,7 +142,7 @@ fn verify_signed(gpg: &Gpg, bot: &Bot, raw: &[u8], name: &str) -> Vec<u8> {
     let (signed, signature) = split_signed(raw);
     let signature_file = gpg.file(&format!("{name}.sig"), &signature);
     let data_file = gpg.file(&format!("{name}.data"), &signed);
-    let status = gpg.status(&format!("{name}.status"));
+    let status = gpg.path(&format!("{name}.status"));
     gpg.ok(
         &[
             "--status-file",

@@ -1,119 +1,38 @@
 //! Interoperability with GnuPG: real `gpg` in a throwaway GNUPGHOME.
 //! These tests fail (not skip) when gpg is missing: interop is the point.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use cvdbot::pgp::{
     BotKey, Fingerprint, Keyring, SigVerdict, cert_fingerprint, open_message, parse_certs,
     pgp_mime_encrypt, pgp_mime_sign,
 };
+use common::Gpg;
 use mail_parser::{MessageParser, PartType};
 
-const GPG: &str = "gpg";
 const REPORTER: &str = "reporter@example.test";
 const ENTITY: &[u8] = b"Content-Type: text/plain; charset=utf-8\r\nSubject: protected subject\r\n\r\nHello from GnuPG.\r\nSecond line.\r\n";
 
-/// A throwaway GnuPG home with a generated reporter key. The agent it
-/// spawns is stopped on drop.
-struct Gpg {
-    home: tempfile::TempDir,
+/// A throwaway GnuPG home with a generated reporter key.
+fn reporter_gpg() -> Gpg {
+    let gpg = Gpg::new();
+    gpg.generate(&format!("Reporter <{REPORTER}>"));
+    gpg
 }
 
-impl Gpg {
-    fn new() -> Gpg {
-        let home = tempfile::Builder::new()
-            .prefix("gpg")
-            .tempdir_in("/tmp")
-            .expect("tempdir");
-        let g = Gpg { home };
-        match Command::new(GPG).arg("--version").output() {
-            Ok(o) if o.status.success() => {}
-            _ => panic!(
-                "gpg is not installed or not runnable: these interop tests need /usr/bin/gpg"
-            ),
-        }
-        g.ok(
-            &[
-                "--quick-gen-key",
-                &format!("Reporter <{REPORTER}>"),
-                "future-default",
-                "default",
-                "never",
-            ],
-            b"",
-        );
-        g
-    }
-
-    fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
-        let mut child = Command::new(GPG)
-            .env("GNUPGHOME", self.home.path())
-            .args([
-                "--batch",
-                "--no-tty",
-                "--pinentry-mode",
-                "loopback",
-                "--passphrase",
-                "",
-            ])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn gpg");
-        let mut input = child.stdin.take().expect("stdin");
-        let data = stdin.to_vec();
-        let writer = std::thread::spawn(move || {
-            let _ = input.write_all(&data);
-        });
-        let out = child.wait_with_output().expect("wait gpg");
-        let _ = writer.join();
-        out
-    }
-
-    fn ok(&self, args: &[&str], stdin: &[u8]) -> Vec<u8> {
-        let out = self.run(args, stdin);
-        assert!(
-            out.status.success(),
-            "gpg {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    }
-
-    fn file(&self, name: &str, data: &[u8]) -> PathBuf {
-        let p = self.home.path().join(name);
-        std::fs::write(&p, data).expect("write file");
-        p
-    }
-
-    fn reporter_cert(&self) -> (cvdbot::pgp::Cert, Fingerprint) {
-        let armored = self.ok(&["--armor", "--export", REPORTER], b"");
-        let certs = parse_certs(&armored).expect("parse reporter cert");
-        assert_eq!(certs.len(), 1);
-        let fpr = cert_fingerprint(&certs[0]);
-        (certs[0].clone(), fpr)
-    }
-
-    fn import_bot(&self, bot: &BotKey) {
-        self.ok(
-            &["--import"],
-            bot.public_armored().expect("armor").as_bytes(),
-        );
-    }
+fn reporter_cert(gpg: &Gpg) -> (cvdbot::pgp::Cert, Fingerprint) {
+    let armored = gpg.ok(&["--armor", "--export", REPORTER], b"");
+    let certs = parse_certs(&armored).expect("parse reporter cert");
+    assert_eq!(certs.len(), 1);
+    let fpr = cert_fingerprint(&certs[0]);
+    (certs[0].clone(), fpr)
 }
 
-impl Drop for Gpg {
-    fn drop(&mut self) {
-        let _ = Command::new("gpgconf")
-            .env("GNUPGHOME", self.home.path())
-            .args(["--kill", "gpg-agent"])
-            .output();
-    }
+fn import_bot(gpg: &Gpg, bot: &BotKey) {
+    gpg.ok(&["--import"], bot.public_armored().expect("armor").as_bytes());
 }
 
 fn now() -> SystemTime {
@@ -161,10 +80,10 @@ fn keyring_with(cert: &cvdbot::pgp::Cert) -> Keyring {
 
 #[test]
 fn gpg_sign_encrypt_pgp_mime_to_bot() {
-    let g = Gpg::new();
+    let g = reporter_gpg();
     let bot = bot();
-    g.import_bot(&bot);
-    let (rep, rep_fpr) = g.reporter_cert();
+    import_bot(&g, &bot);
+    let (rep, rep_fpr) = reporter_cert(&g);
     let armored = g.ok(
         &[
             "--armor",
@@ -213,9 +132,9 @@ fn gpg_sign_encrypt_pgp_mime_to_bot() {
 
 #[test]
 fn gpg_detached_pgp_mime_signed() {
-    let g = Gpg::new();
+    let g = reporter_gpg();
     let bot = bot();
-    let (rep, rep_fpr) = g.reporter_cert();
+    let (rep, rep_fpr) = reporter_cert(&g);
     let part = b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\nSigned report body.\r\n-- \r\nRita\r\n";
     let data = g.file("part", part);
     let sig = g.ok(
@@ -277,10 +196,10 @@ fn inline_mail(body: &[u8]) -> Vec<u8> {
 
 #[test]
 fn gpg_inline_clearsign_and_encrypt() {
-    let g = Gpg::new();
+    let g = reporter_gpg();
     let bot = bot();
-    g.import_bot(&bot);
-    let (rep, rep_fpr) = g.reporter_cert();
+    import_bot(&g, &bot);
+    let (rep, rep_fpr) = reporter_cert(&g);
     let kr = keyring_with(&rep);
 
     let text = b"I found an overflow in parse_header().\nDetails follow.\n";
@@ -352,10 +271,10 @@ fn status_lines(status: &Path) -> String {
 
 #[test]
 fn bot_output_readable_by_gpg() {
-    let g = Gpg::new();
+    let g = reporter_gpg();
     let bot = bot();
-    g.import_bot(&bot);
-    let (rep, _) = g.reporter_cert();
+    import_bot(&g, &bot);
+    let (rep, _) = reporter_cert(&g);
     let bot_fpr = bot.fingerprint().to_string();
 
     // pgp_mime_encrypt -> gpg --decrypt

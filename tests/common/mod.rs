@@ -129,6 +129,18 @@ impl Gpg {
         self.ok(&["--quick-gen-key", uid, "future-default", "default", "never"], b"");
     }
 
+    /// Writes a file into the GnuPG home (for detached signatures and status files).
+    pub fn file(&self, name: &str, data: &[u8]) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, data).expect("write file");
+        path
+    }
+
+    /// A path inside the GnuPG home.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.home.path().join(name)
+    }
+
     pub fn import(&self, path: &Path) {
         self.ok(&["--import", path.to_str().unwrap()], b"");
     }
