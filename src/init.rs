@@ -134,6 +134,7 @@ directory = "outbox"
 # invite_days = 7                 # a vendor invited to an active embargo must /ack within this
 # attacks_end_embargo = true      # evidence of attacks ends the embargo at once
 # incompatible_policy = "shortest_wins"   # or "delay_notification"
+# share_reporter_identity = false # show a named reporter to vendors without /share-identity (never an anonymous one)
 
 # Coordinators steer cases with signed commands. Only a valid signature by one of these
 # certificates grants coordinator authority; the From: header never does.

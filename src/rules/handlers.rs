@@ -1087,7 +1087,9 @@ fn reporter_command(
             if reporter.share_identity {
                 return Ok("your identity was already shared with vendors".to_string());
             }
+            // An explicit opt-in outranks an earlier request for anonymity.
             reporter.share_identity = true;
+            reporter.anonymous = false;
             Ok("your name and address will be shown to vendors from now on".to_string())
         }
         other => Err(format!("unknown command /{other}")),

@@ -225,10 +225,14 @@ impl Ctx<'_> {
         self.note("notify", actor, message_id, format!("Report sent to vendor {name} ({id})"));
     }
 
-    /// How vendors see the reporter: only with `/share-identity`.
+    /// How vendors see the reporter: only after `/share-identity`, or by the config default
+    /// `share_reporter_identity` (which never applies to an anonymous reporter).
     pub fn reporter_label_for_vendors(&self) -> String {
+        let default_share = self.policy.config.share_reporter_identity;
         match self.case.reporter() {
-            Some(reporter) if reporter.share_identity => full_label(reporter.name.as_deref(), &reporter.address),
+            Some(reporter) if reporter.share_identity || (default_share && !reporter.anonymous) => {
+                full_label(reporter.name.as_deref(), &reporter.address)
+            }
             _ => "the reporter (identity withheld)".to_string(),
         }
     }

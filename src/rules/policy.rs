@@ -77,6 +77,10 @@ pub struct PolicyConfig {
     /// A reporter who does not answer a relayed message within this many days is reported to
     /// the coordinators. Default 14.
     pub reporter_silence_days: u32,
+    /// Share a named (not anonymous) reporter's name and address with vendors without waiting
+    /// for `/share-identity`. Default false: vendors learn who reported only when the reporter
+    /// opts in; anonymous reporters are never shown.
+    pub share_reporter_identity: bool,
 }
 
 impl Default for PolicyConfig {
@@ -97,6 +101,7 @@ impl Default for PolicyConfig {
             digest_hour: 9,
             stale_days: 14,
             reporter_silence_days: 14,
+            share_reporter_identity: false,
         }
     }
 }

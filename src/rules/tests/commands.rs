@@ -218,3 +218,21 @@ fn ad_hoc_vendor_with_fingerprint_is_pinned() {
     let plain = coord(&case, "/vendor add Hooli psirt@hooli.example", "2026-01-06T10:00:00Z", &policy);
     assert_eq!(plain.case.participant_by_address("psirt@hooli.example").unwrap().cert, None);
 }
+
+#[test]
+fn identity_default_never_reveals_an_anonymous_reporter() {
+    use crate::model::Role;
+    let mut policy = policy();
+    policy.config.share_reporter_identity = true;
+    let case = accepted_case(&policy);
+    let label_of = |case: &crate::model::Case| {
+        let ctx = crate::rules::Ctx { case: case.clone(), actions: Vec::new(), now: ts("2026-01-06T10:00:00Z"), policy: &policy };
+        ctx.reporter_label_for_vendors()
+    };
+    assert!(label_of(&case).contains('@'), "named reporter shared by default");
+    let mut anonymous = case.clone();
+    for participant in anonymous.participants.iter_mut().filter(|p| p.role == Role::Reporter) {
+        participant.anonymous = true;
+    }
+    assert_eq!(label_of(&anonymous), "the reporter (identity withheld)");
+}
