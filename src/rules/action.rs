@@ -30,6 +30,8 @@
 //! | `merged` | no | `target_case` |
 //! | `second_report` | yes | `merged_from` |
 //! | `vendor_declined` | no | `vendor_name`, `reason` |
+//! | `draft` | yes | `advisory` |
+//! | `published` | no | `advisory` |
 //!
 //! `reporter` and `from_label` never hold the reporter's name or address in mail to vendors
 //! unless the reporter sent `/share-identity`; vars never hold another party's address.
@@ -98,11 +100,15 @@ pub enum MailKind {
     SecondReport,
     /// A vendor declined to act: to coordinators and reporter.
     VendorDeclined,
+    /// The advisory draft for review (embargoed): to every engaged participant.
+    Draft,
+    /// The advisory was published: to every engaged participant.
+    Published,
 }
 
 impl MailKind {
     /// Every kind, for template checks.
-    pub const ALL: [MailKind; 24] = [
+    pub const ALL: [MailKind; 26] = [
         MailKind::Ack,
         MailKind::CommandReply,
         MailKind::Status,
@@ -127,6 +133,8 @@ impl MailKind {
         MailKind::Merged,
         MailKind::SecondReport,
         MailKind::VendorDeclined,
+        MailKind::Draft,
+        MailKind::Published,
     ];
 
     /// The template name and JSON word.
@@ -156,6 +164,8 @@ impl MailKind {
             MailKind::Merged => "merged",
             MailKind::SecondReport => "second_report",
             MailKind::VendorDeclined => "vendor_declined",
+            MailKind::Draft => "draft",
+            MailKind::Published => "published",
         }
     }
 
@@ -168,6 +178,7 @@ impl MailKind {
                 | MailKind::Relay
                 | MailKind::ExtensionRequest
                 | MailKind::SecondReport
+                | MailKind::Draft
         )
     }
 
@@ -195,6 +206,7 @@ impl MailKind {
             MailKind::Merged => &["target_case"],
             MailKind::SecondReport => &["merged_from"],
             MailKind::VendorDeclined => &["vendor_name", "reason"],
+            MailKind::Draft | MailKind::Published => &["advisory"],
         }
     }
 }
@@ -236,5 +248,12 @@ pub enum Action {
         anonymous: bool,
         /// The report's Message-ID (relayed to the target's coordinators).
         report_message_id: Option<String>,
+    },
+    /// The advisory was published (revision `revision`): the shell writes the outputs
+    /// (Markdown, CSAF, CVE records, public JSON) of the committed case to the configured
+    /// publication directory, if any.
+    Publish {
+        /// The revision number just published.
+        revision: u32,
     },
 }

@@ -179,9 +179,10 @@ fn relay(
 
 const COORDINATOR_COMMANDS: &[&str] = &[
     "accept", "reject", "close", "vendor", "embargo", "public", "exploit", "attacks", "merge", "note", "to",
+    "vuln", "draft", "publish",
 ];
-const VENDOR_COMMANDS: &[&str] = &["ack", "decline", "fixed", "fix-ready", "deployed", "embargo"];
-const REPORTER_COMMANDS: &[&str] = &["share-identity"];
+const VENDOR_COMMANDS: &[&str] = &["ack", "decline", "fixed", "fix-ready", "deployed", "embargo", "affected", "not-affected", "statement"];
+const REPORTER_COMMANDS: &[&str] = &["share-identity", "credit"];
 
 /// Runs one command, answering it; a refusal restores the case except for the timeline.
 fn run_command(
@@ -421,6 +422,9 @@ fn coordinator_command(
             Ok(format!("case closed: {reason}"))
         }
         "vendor" => vendor_add(ctx, command, actor, message_id),
+        "vuln" => super::vulns::vuln_command(ctx, command, actor, message_id),
+        "draft" => super::publication::draft(ctx, actor, message_id),
+        "publish" => super::publication::publish_command(ctx, actor, message_id),
         "embargo" => coordinator_embargo(ctx, command, actor, message_id),
         "public" | "exploit" | "attacks" => {
             let flags = &mut ctx.case.flags;
@@ -796,7 +800,8 @@ fn vendor_command(
                 raise(&mut participant.flags.fix_deployed, now);
             }
             ctx.note("flag", actor, message_id, format!("{vendor_name}: fix {}", if deployed { "deployed" } else { "ready" }));
-            Ok(format!("case state now {}", ctx.case.cs()))
+            let per_vuln = super::vulns::record_fixed(ctx, from, command)?;
+            Ok(format!("case state now {}{per_vuln}", ctx.case.cs()))
         }
         "embargo" => match command.arg_lower(0).as_deref() {
             Some("accept") => {
@@ -852,6 +857,7 @@ fn vendor_command(
             }
             _ => Err("usage: /embargo request DATE REASON | /embargo accept | /embargo decline".to_string()),
         },
+        "affected" | "not-affected" | "statement" => super::vulns::vendor_command(ctx, from, command, actor, message_id),
         other => Err(format!("unknown command /{other}")),
     }
 }
@@ -887,6 +893,7 @@ fn reporter_command(
             reporter.share_identity = true;
             Ok("your name and address will be shown to vendors from now on".to_string())
         }
+        "credit" => super::vulns::credit(ctx, from, command, Some(_mail.message_id.as_str())),
         other => Err(format!("unknown command /{other}")),
     }
 }
