@@ -122,6 +122,7 @@ fn setup() -> (Gpg, Bot, String) {
         templates: Templates::builtin(),
         max_message_size: 10 << 20,
         loop_mark: "cvdbot-test".to_string(),
+        publication_dir: None,
     };
     (gpg, bot, vendor_fingerprint)
 }

@@ -2,7 +2,8 @@
 //! case's flag timestamps, and statistics over many cases.
 //!
 //! Case-level instants: V is when the *last* vendor became aware (the case is only as far
-//! along as its slowest vendor, as in `vfdpxa`); F and D are when the last vendor that did not
+//! along as its slowest vendor, as in `vfdpxa`; a vendor that declined counts as aware from its
+//! `/decline`); F and D are when the last vendor that did not
 //! decline had a fix ready / deployed (a declining vendor never fixes, so counting it would make
 //! F unreachable). P, X, A are the case flags. `a ≺ b` is *satisfied* when `a` happened strictly
 //! before `b` (or `a` happened and `b` not yet), *violated* when `b` happened and `a` did not
@@ -84,7 +85,11 @@ pub fn instants(case: &Case) -> [(char, Option<Timestamp>); 6] {
         latest
     };
     [
-        ('V', last(&|vendor| vendor.flags.vendor_aware, false)),
+        // A vendor that declined has read the report: it was aware by then at the latest.
+        ('V', last(&|vendor| match (vendor.flags.vendor_aware, vendor.declined) {
+            (Some(aware), Some(declined)) => Some(aware.min(declined)),
+            (aware, declined) => aware.or(declined),
+        }, false)),
         ('F', last(&|vendor| vendor.flags.fix_ready, true)),
         ('D', last(&|vendor| vendor.flags.fix_deployed, true)),
         ('P', case.flags.public),

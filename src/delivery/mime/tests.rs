@@ -35,6 +35,7 @@ pub(crate) fn bot() -> Bot {
         templates: Templates::builtin(),
         max_message_size: 10 << 20,
         loop_mark: "cvdbot-test-mark".to_string(),
+        publication_dir: None,
     }
 }
 
