@@ -337,3 +337,27 @@ fn checkers_find_broken_documents() {
     let errors = cve::check_cve(&record);
     assert_eq!(errors.len(), 4, "{errors:?}");
 }
+
+#[test]
+fn the_shell_writes_the_publication_directory_only_at_the_embargo_end() {
+    let run = scenario();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("published");
+    let mut bot = cvdbot::pipeline::Bot::ephemeral("security@cert.example", ts("2026-01-05T09:00:00Z")).unwrap();
+    bot.publication_dir = Some(out.clone());
+    let commit = cvdbot::store::Commit { case: Some((run.case.clone(), None)), ..Default::default() };
+    bot.store.commit(&commit).unwrap();
+    let end = run.case.embargo_end.unwrap();
+    bot.tick(end.plus_secs(-60)).unwrap();
+    assert!(!out.exists(), "nothing written before the embargo end");
+    assert_eq!(bot.tick(end).unwrap(), 1);
+    let mut names: Vec<String> = std::fs::read_dir(&out).unwrap().map(|entry| entry.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["CVD-2026-K7Q3XM.csaf.json", "CVD-2026-K7Q3XM.json", "CVD-2026-K7Q3XM.md", "CVE-2026-12345.json"]);
+    let csaf_doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("CVD-2026-K7Q3XM.csaf.json")).unwrap()).unwrap();
+    assert_eq!(csaf::check_csaf(&csaf_doc), Vec::<String>::new());
+    let public = std::fs::read_to_string(out.join("CVD-2026-K7Q3XM.json")).unwrap();
+    assert!(!public.contains("alice@example.org") && !public.contains("psirt@acme.example"));
+    let kinds: Vec<String> = bot.store.outbox().unwrap().iter().map(|item| item.kind.clone()).collect();
+    assert_eq!(kinds.iter().filter(|kind| *kind == "published").count(), 3, "{kinds:?}");
+}

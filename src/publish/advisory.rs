@@ -194,7 +194,7 @@ pub fn milestones(case: &Case, now: Timestamp) -> Vec<(Timestamp, String)> {
     if let Some(at) = case.publication.published {
         lines.push((at, "Advisory published".to_string()));
     }
-    lines.sort_by(|a, b| a.0.cmp(&b.0));
+    lines.sort_by_key(|line| line.0);
     lines
 }
 

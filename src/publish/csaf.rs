@@ -5,6 +5,10 @@
 //! WHITE. We map TLP 2.0 AMBER+STRICT to `AMBER` (with `distribution.text` saying it is
 //! AMBER+STRICT) while the advisory is unpublished, and TLP:CLEAR to `WHITE` once published.
 
+// Reading a `serde_json::Value` by `value["key"]` yields `Null` for a missing key or a
+// non-object and never panics; only `IndexMut` (not used here) can.
+#![allow(clippy::indexing_slicing)]
+
 use serde_json::{Value, json};
 
 use crate::model::{Case, ParticipantId, Timestamp, VulnStatus};

@@ -235,9 +235,9 @@ pub fn report_text(report: &Value) -> String {
         out.push_str(&format!(
             "  {:<16} {:>9} {:>9} {:>8}\n",
             row["ordering"].as_str().unwrap_or_default(),
-            row["satisfied"],
-            row["violated"],
-            row["pending"]
+            row["satisfied"].as_u64().unwrap_or_default(),
+            row["violated"].as_u64().unwrap_or_default(),
+            row["pending"].as_u64().unwrap_or_default()
         ));
     }
     out.push('\n');

@@ -85,7 +85,7 @@ pub fn publication_files(case: &Case, publisher: &Publisher, now: crate::model::
         (format!("{id}.json"), pretty(&case_json::public(case, now))),
     ];
     for record in cve::render_all(case, publisher) {
-        let cve_id = record["cveMetadata"]["cveId"].as_str().unwrap_or("CVE").to_string();
+        let cve_id = record.pointer("/cveMetadata/cveId").and_then(serde_json::Value::as_str).unwrap_or("CVE").to_string();
         files.push((format!("{cve_id}.json"), pretty(&record)));
     }
     files
