@@ -296,6 +296,12 @@ fn refusals() {
         assert!(replies[0].1.contains(why), "{text}: {}", replies[0].1);
     }
     assert_eq!(run.case.publication.vuln(1).unwrap().cvss, None);
+    // `/fixed` with words around the version still works (and sets F as before).
+    all_done(&run.send(COORD, "/accept", "2026-01-05T09:50:00Z"));
+    all_done(&run.send(ACME, "/fixed in version 3.0.1", "2026-01-05T09:55:00Z"));
+    let status = run.case.publication.vuln(1).unwrap().status_of(ACME).cloned().unwrap();
+    assert_eq!((status.status, status.fixed_version.as_deref()), (VulnStatus::Fixed, Some("3.0.1")));
+    assert!(run.case.participant(ACME).unwrap().flags.fix_ready.is_some());
     let ok = run.send(COORD, "/vuln 1 cvss CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N", "2026-01-05T09:41:00Z");
     assert!(replies(&ok)[0].1.contains("6.1"), "{:?}", replies(&ok));
     // Only coordinators draft or publish; a credit line is a name.
@@ -304,7 +310,7 @@ fn refusals() {
     let address_credit = run.send(REPORTER, "/credit alice@example.org", "2026-01-05T09:43:00Z");
     assert_eq!(replies(&address_credit)[0].0, "refused");
     // An anonymous reporter without /credit is never named or addressed in the outputs.
-    all_done(&run.send(COORD, "/accept\n/publish", "2026-01-06T09:00:00Z"));
+    all_done(&run.send(COORD, "/publish", "2026-01-06T09:00:00Z"));
     let markdown = publish::export(&run.case, Format::Markdown, &publisher(), ts("2026-01-06T09:00:00Z"));
     assert!(!markdown.contains("alice") && !markdown.contains("Alice"), "{markdown}");
     let csaf_doc = csaf::render(&run.case, &publisher(), ts("2026-01-06T09:00:00Z"));

@@ -225,13 +225,12 @@ pub(crate) fn record_fixed(ctx: &mut Ctx<'_>, from: ParticipantId, command: &Com
     let numbers = targets(ctx, &mut words)?;
     let mut version = None;
     let mut url = None;
+    // Lenient: `/fixed in 2.4.1` and other words around the version are accepted and ignored.
     for word in words {
         if word.starts_with("https://") || word.starts_with("http://") {
             url = Some(word);
-        } else if version.is_none() {
+        } else if version.is_none() && word.chars().any(|character| character.is_ascii_digit()) {
             version = Some(word);
-        } else {
-            return Err("usage: /fixed [#N] [VERSION] [URL]".to_string());
         }
     }
     if numbers.is_empty() {
