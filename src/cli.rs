@@ -80,6 +80,12 @@ pub enum Command {
         #[command(subcommand)]
         command: VendorCommand,
     },
+    /// Vultron desiderata and timing statistics over all closed cases.
+    Report {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run every timer due at an instant (default now).
     Tick {
         /// The instant (RFC 3339).
@@ -151,6 +157,17 @@ pub enum CaseCommand {
         /// JSON output.
         #[arg(long)]
         json: bool,
+    },
+    /// Export one case as an advisory (markdown), CSAF 2.0, CVE JSON 5 records, or the whole case (json).
+    Export {
+        /// The case id.
+        id: String,
+        /// markdown, csaf, cve or json.
+        #[arg(long, default_value = "markdown")]
+        format: String,
+        /// Render as of this instant (RFC 3339); default now.
+        #[arg(long)]
+        now: Option<String>,
     },
 }
 
@@ -256,6 +273,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         print!("{}", views::case_text(&case));
                     }
                 }
+                CaseCommand::Export { id, format, now } => {
+                    let case_id = CaseId::parse(id).with_context(|| format!("{id:?} is not a case id"))?;
+                    let Some(case) = bot.store.case(&case_id)? else { bail!("no case {case_id}") };
+                    let Some(format) = crate::publish::Format::parse(format) else {
+                        bail!("unknown format {format:?} (markdown, csaf, cve or json)")
+                    };
+                    let now = parse_now(now.as_deref())?;
+                    let publisher = crate::publish::Publisher::from_address(&bot.name, &bot.address.plain());
+                    print!("{}", crate::publish::export(&case, format, &publisher, now));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -308,6 +335,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         print!("{}", views::vendor_text(entry));
                     }
                 }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report { json } => {
+            let config = load_config(&cli)?;
+            let bot = Bot::open(&config)?;
+            let cases = bot.store.cases()?;
+            let closed: Vec<&crate::model::Case> = cases.iter().filter(|case| case.closed.is_some()).collect();
+            let report = crate::publish::desiderata::report_json(&closed);
+            if *json {
+                print_json(&report)?;
+            } else {
+                print!("{}", crate::publish::desiderata::report_text(&report));
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -61,6 +61,10 @@ pub struct Config {
     /// A directory of templates overriding the built-in ones, if any.
     #[serde(default)]
     pub templates_dir: Option<PathBuf>,
+    /// Where published advisories (Markdown, CSAF, CVE records, public JSON) are written at the
+    /// embargo end or on `/publish`; none (the default) means they are not written.
+    #[serde(default)]
+    pub publication_dir: Option<PathBuf>,
     /// The directory this config was loaded from (not a key in the file).
     #[serde(skip)]
     pub base_dir: PathBuf,

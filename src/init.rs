@@ -94,6 +94,7 @@ const CONFIG_TEMPLATE: &str = r#"# cvdbot configuration (made by `cvdbot init`).
 
 # Override the built-in mail templates with files <kind>.txt from this directory.
 # templates_dir = "templates"
+# publication_dir = "published"   # advisories written here at the embargo end or on /publish
 
 [bot]
 # The security alias. Replies come back to reply-token addresses local+TOKEN@domain,

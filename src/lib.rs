@@ -25,6 +25,7 @@ pub mod logging;
 pub mod mailio;
 pub mod model;
 pub mod outbox;
+pub mod publish;
 pub mod pgp;
 pub mod pipeline;
 pub mod render;

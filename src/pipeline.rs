@@ -77,6 +77,8 @@ pub struct Bot {
     pub max_message_size: usize,
     /// Cleartext choice and rate limits for outgoing mail.
     pub outbound: OutboundConfig,
+    /// Where published advisories are written (none: not written).
+    pub publication_dir: Option<std::path::PathBuf>,
 }
 
 impl Bot {
@@ -139,6 +141,7 @@ impl Bot {
             templates,
             max_message_size: config.bot.max_message_size,
             outbound: config.outbound.clone(),
+            publication_dir: config.publication_dir.as_ref().map(|dir| config.path(dir)),
         })
     }
 
@@ -157,6 +160,7 @@ impl Bot {
             templates: Templates::builtin(),
             max_message_size: 25 * 1024 * 1024,
             outbound: OutboundConfig::default(),
+            publication_dir: None,
         })
     }
 
@@ -389,6 +393,10 @@ impl Bot {
     /// source case marked merged and can repeat `/merge` (the target ignores a repeat).
     fn follow_up(&mut self, decision: &Decision, now: Timestamp) -> Result<(), StoreError> {
         for action in &decision.actions {
+            if let Action::Publish { revision } = action {
+                self.write_publication(&decision.case, *revision, now);
+                continue;
+            }
             let Action::MergeInto { target, reporter_address, reporter_name, anonymous, report_message_id } = action else {
                 continue;
             };
@@ -410,13 +418,33 @@ impl Bot {
         Ok(())
     }
 
+    /// Writes the outputs of a published case to the publication directory (if configured).
+    /// Runs after the commit; a failure is logged and `case export` can redo it by hand.
+    fn write_publication(&self, case: &Case, revision: u32, now: Timestamp) {
+        let Some(dir) = &self.publication_dir else { return };
+        let publisher = crate::publish::Publisher::from_address(&self.name, &self.address.plain());
+        if let Err(error) = std::fs::create_dir_all(dir) {
+            warn!(case = %case.id, dir = %dir.display(), %error, "cannot create the publication directory");
+            return;
+        }
+        for (name, text) in crate::publish::publication_files(case, &publisher, now) {
+            let path = dir.join(&name);
+            let temporary = dir.join(format!(".{name}.tmp"));
+            let written = std::fs::write(&temporary, text).and_then(|()| std::fs::rename(&temporary, &path));
+            match written {
+                Ok(()) => info!(case = %case.id, revision, path = %path.display(), "publication written"),
+                Err(error) => warn!(case = %case.id, path = %path.display(), %error, "cannot write publication"),
+            }
+        }
+    }
+
     /// Turns a decision into a commit: the case, and one rendered outbox item per Send.
     fn commit_for(&self, previous: &Case, decision: &Decision, current: Option<&MailFacts>, now: Timestamp) -> Commit {
         let mut commit = Commit { case: Some((decision.case.clone(), previous.next_due)), ..Commit::default() };
         let case = &decision.case;
         for action in &decision.actions {
             match action {
-                Action::MergeInto { .. } => {}
+                Action::MergeInto { .. } | Action::Publish { .. } => {}
                 Action::Send(outgoing) => {
                     let Some(recipient) = case.participant(outgoing.to) else {
                         warn!(case = %case.id, to = %outgoing.to, "rules addressed a participant that does not exist");

@@ -48,6 +48,8 @@ pub fn case_json(case: &Case) -> Value {
             }
             line
         }).collect::<Vec<_>>(),
+        "desiderata": crate::publish::desiderata::to_json(case),
+        "publication": serde_json::to_value(&case.publication).unwrap_or(Value::Null),
     })
 }
 
@@ -84,6 +86,10 @@ pub fn case_text(case: &Case) -> String {
             participant.vendor.as_ref().map(|vendor| format!(" ({vendor})")).unwrap_or_default(),
             if participant.anonymous { " [anonymous]" } else { "" },
         ));
+    }
+    out.push_str("\nDesiderata (Vultron's desired orderings):\n");
+    for item in crate::publish::desiderata::evaluate(case) {
+        out.push_str(&format!("  {:<4} {}\n", item.label(), item.verdict.name()));
     }
     out.push_str("\nTimeline:\n");
     for entry in &case.timeline {

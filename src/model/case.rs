@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::ids::{CaseId, ParticipantId};
 use super::states::{CaseFlags, EmState, RmState, VendorFlags, vfdpxa};
 use super::time::Timestamp;
+use super::vuln::Publication;
 
 /// A participant's role in a case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -207,6 +208,9 @@ pub struct Case {
     /// Vendors' embargo extension requests.
     #[serde(default)]
     pub extension_requests: Vec<ExtensionRequest>,
+    /// Vulnerability records, vendor statuses and statements, credit, advisory revisions.
+    #[serde(default)]
+    pub publication: Publication,
 }
 
 impl Case {
@@ -228,6 +232,7 @@ impl Case {
             merged_into: None,
             notices: BTreeSet::new(),
             extension_requests: Vec::new(),
+            publication: Publication::default(),
         }
     }
 

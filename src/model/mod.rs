@@ -9,9 +9,11 @@ pub mod ids;
 pub mod mail;
 pub mod states;
 pub mod time;
+pub mod vuln;
 
 pub use case::{Case, Consent, ExtensionRequest, Participant, Role, TimelineEntry};
 pub use ids::{CaseId, ParticipantId};
 pub use mail::{MailFacts, SigVerdict};
 pub use states::{CaseFlags, EmState, RmState, VendorFlags, raise};
 pub use time::{DAY, HOUR, Timestamp};
+pub use vuln::{ProductRange, Publication, Revision, VendorStatement, VendorStatus, VulnStatus, Vulnerability};

@@ -33,6 +33,8 @@
 //! | `bounce` | no | `participant_label`, `status`, `outcome` |
 //! | `withdrawn` | no | `reason` |
 //! | `digest` | yes | `date`, `count`, `items` (built by the shell with [`super::digest`], no case) |
+//! | `draft` | yes | `advisory` |
+//! | `published` | no | `advisory` |
 //!
 //! `reporter` and `from_label` never hold the reporter's name or address in mail to vendors
 //! unless the reporter sent `/share-identity`; vars never hold another party's address.
@@ -107,11 +109,15 @@ pub enum MailKind {
     Withdrawn,
     /// The daily coordinator digest (queued by the shell, not by `decide`; no case).
     Digest,
+    /// The advisory draft for review (embargoed): to every engaged participant.
+    Draft,
+    /// The advisory was published: to every engaged participant.
+    Published,
 }
 
 impl MailKind {
     /// Every kind, for template checks.
-    pub const ALL: [MailKind; 27] = [
+    pub const ALL: [MailKind; 29] = [
         MailKind::Ack,
         MailKind::CommandReply,
         MailKind::Status,
@@ -139,6 +145,8 @@ impl MailKind {
         MailKind::Bounce,
         MailKind::Withdrawn,
         MailKind::Digest,
+        MailKind::Draft,
+        MailKind::Published,
     ];
 
     /// The template name and JSON word.
@@ -171,6 +179,8 @@ impl MailKind {
             MailKind::Bounce => "bounce",
             MailKind::Withdrawn => "withdrawn",
             MailKind::Digest => "digest",
+            MailKind::Draft => "draft",
+            MailKind::Published => "published",
         }
     }
 
@@ -184,6 +194,7 @@ impl MailKind {
                 | MailKind::ExtensionRequest
                 | MailKind::SecondReport
                 | MailKind::Digest
+                | MailKind::Draft
         )
     }
 
@@ -213,6 +224,7 @@ impl MailKind {
             MailKind::SecondReport => &["merged_from"],
             MailKind::VendorDeclined => &["vendor_name", "reason"],
             MailKind::Bounce => &["participant_label", "status", "outcome"],
+            MailKind::Draft | MailKind::Published => &["advisory"],
         }
     }
 }
@@ -254,5 +266,12 @@ pub enum Action {
         anonymous: bool,
         /// The report's Message-ID (relayed to the target's coordinators).
         report_message_id: Option<String>,
+    },
+    /// The advisory was published (revision `revision`): the shell writes the outputs
+    /// (Markdown, CSAF, CVE records, public JSON) of the committed case to the configured
+    /// publication directory, if any.
+    Publish {
+        /// The revision number just published.
+        revision: u32,
     },
 }

@@ -180,13 +180,13 @@ fn relay(
 /// Commands a coordinator may run (with a valid coordinator signature), canonical names.
 const COORDINATOR_COMMANDS: &[&str] = &[
     "accept", "invalid", "defer", "close", "vendor", "embargo", "public", "exploited", "attacks", "merge", "note",
-    "publish", "to",
+    "publish", "to", "vuln", "draft",
 ];
 /// Commands a vendor may run from its reply-token address (signed by its pinned key when known).
 const VENDOR_COMMANDS: &[&str] =
     &["ack", "accept", "affected", "not-affected", "fixed", "deployed", "decline", "embargo", "statement"];
 /// Commands the reporter may run from its reply-token address.
-const REPORTER_COMMANDS: &[&str] = &["public", "exploited", "withdraw", "share-identity"];
+const REPORTER_COMMANDS: &[&str] = &["public", "exploited", "withdraw", "share-identity", "credit"];
 
 /// The canonical name of a command word (older names stay as aliases).
 fn canonical(name: &str) -> &str {
@@ -415,7 +415,6 @@ fn coordinator_command(
     let now = ctx.now;
     match name {
         "note" => Ok(format!("noted: {}", command.rest(0))),
-        "publish" => publish(ctx, command, actor, message_id),
         "to" => {
             let target = command.rest(0);
             let lower = target.to_ascii_lowercase();
@@ -505,6 +504,9 @@ fn coordinator_command(
             Ok(format!("case closed: {reason}"))
         }
         "vendor" => vendor_add(ctx, command, actor, message_id),
+        "vuln" => super::vulns::vuln_command(ctx, command, actor, message_id),
+        "draft" => super::publication::draft(ctx, actor, message_id),
+        "publish" => super::publication::publish_command(ctx, actor, message_id),
         "embargo" => coordinator_embargo(ctx, command, actor, message_id),
         "public" | "exploited" | "attacks" => raise_case_flag(ctx, name, &command.rest(0), actor, message_id),
         "merge" => {
@@ -653,11 +655,6 @@ fn raise_case_flag(
         return Ok(format!("raised {}; embargo ended", raised.join("")));
     }
     Ok(format!("raised {}", raised.join("")))
-}
-
-/// `/publish`: the publication engine owns this; until it exists the command is refused.
-fn publish(_ctx: &mut Ctx<'_>, _command: &Command, _actor: Option<&str>, _message_id: Option<&str>) -> Result<String, String> {
-    Err("/publish is not available yet".to_string())
 }
 
 /// `/vendor add NAME [<ADDRESS> [FINGERPRINT]]`.
@@ -872,7 +869,6 @@ fn vendor_command(
         return Err("the case is closed".to_string());
     }
     match name {
-        "affected" | "not-affected" | "statement" => vendor_statement(ctx, from, command, name, actor, message_id),
         "accept" => {
             if vendor.first_contact.is_none() || vendor.consent == Consent::Invited {
                 return Err("you have not been sent the report yet".to_string());
@@ -958,7 +954,8 @@ fn vendor_command(
                 message_id,
                 format!("{vendor_name}: fix {} {detail}", if deployed { "deployed" } else { "ready" }).trim_end().to_string(),
             );
-            Ok(format!("case state now {}", ctx.case.cs()))
+            let per_vuln = super::vulns::record_fixed(ctx, from, command)?;
+            Ok(format!("case state now {}{per_vuln}", ctx.case.cs()))
         }
         "embargo" => match command.arg_lower(0).as_deref() {
             Some("accept") => {
@@ -1014,38 +1011,9 @@ fn vendor_command(
             }
             _ => Err("usage: /embargo request DATE REASON | /embargo accept | /embargo decline".to_string()),
         },
+        "affected" | "not-affected" | "statement" => super::vulns::vendor_command(ctx, from, command, actor, message_id),
         other => Err(format!("unknown command /{other}")),
     }
-}
-
-/// `/affected`, `/not-affected`, `/statement TEXT` from a vendor: recorded in the timeline.
-/// (The publication engine extends this: vulnerability records, advisory statements.)
-fn vendor_statement(
-    ctx: &mut Ctx<'_>,
-    from: ParticipantId,
-    command: &Command,
-    name: &str,
-    actor: Option<&str>,
-    message_id: Option<&str>,
-) -> Result<String, String> {
-    let vendor = ctx.case.participant(from).cloned().ok_or("unknown participant")?;
-    if vendor.first_contact.is_none() {
-        return Err("you have not been sent the report yet".to_string());
-    }
-    let vendor_name = vendor.vendor.clone().unwrap_or_default();
-    let text = command.rest(0);
-    let (kind, summary, detail) = match name {
-        "affected" => ("affected", format!("{vendor_name}: affected {text}"), "recorded: affected"),
-        "not-affected" => ("affected", format!("{vendor_name}: not affected {text}"), "recorded: not affected"),
-        _ => {
-            if text.is_empty() {
-                return Err("usage: /statement TEXT".to_string());
-            }
-            ("statement", format!("{vendor_name}: statement: {text}"), "statement recorded")
-        }
-    };
-    ctx.note(kind, actor, message_id, summary.trim_end().to_string());
-    Ok(detail.to_string())
 }
 
 fn accept_invite(ctx: &mut Ctx<'_>, from: ParticipantId, actor: Option<&str>, message_id: Option<&str>) -> Result<String, String> {
@@ -1092,6 +1060,7 @@ fn reporter_command(
             reporter.anonymous = false;
             Ok("your name and address will be shown to vendors from now on".to_string())
         }
+        "credit" => super::vulns::credit(ctx, from, command, Some(mail.message_id.as_str())),
         other => Err(format!("unknown command /{other}")),
     }
 }

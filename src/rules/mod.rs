@@ -13,7 +13,9 @@ pub mod directory;
 pub mod event;
 mod handlers;
 pub mod policy;
+mod publication;
 mod timers;
+mod vulns;
 
 #[cfg(test)]
 mod tests;
@@ -205,6 +207,7 @@ impl Ctx<'_> {
         self.note("embargo", actor, message_id, format!("Embargo ended: {reason}"));
         let to = self.engaged();
         self.send_all(&to, MailKind::EmbargoEnded, &[("reason", reason.to_string())]);
+        publication::on_embargo_end(self, actor, message_id);
         true
     }
 

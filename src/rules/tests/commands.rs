@@ -166,7 +166,7 @@ fn vendor_accept_and_statements() {
     assert!(fixed.timeline.iter().any(|entry| entry.summary.contains("fix ready 2.4.1")));
     let statement = acme(&fixed, "/affected\n/statement Upgrade to 2.4.1.", "2026-01-07T11:00:00Z", &policy).case;
     assert!(statement.timeline.iter().any(|entry| entry.kind == "statement" && entry.summary.contains("Upgrade to 2.4.1.")));
-    assert!(statement.timeline.iter().any(|entry| entry.kind == "affected"));
+    assert!(statement.timeline.iter().any(|entry| entry.kind == "status" && entry.summary.contains("affected")));
     assert_eq!(reply(&acme(&fixed, "/statement", "2026-01-07T11:00:00Z", &policy)).0, "refused");
     // An unsigned /accept from the pinned vendor is refused.
     let unsigned = from(&case, ACME, "/accept", "2026-01-06T10:00:00Z", ThreadVia::Token, SigVerdict::Unsigned, &policy);
