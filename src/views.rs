@@ -108,6 +108,7 @@ pub fn outbox_json(item: &OutboxItem) -> Value {
         "created": item.created.to_rfc3339(),
         "message_id": item.message_id,
         "attempts": item.attempts,
+        "next_attempt": item.next_attempt.map(|at| at.to_rfc3339()),
         "sensitive": item.sensitive,
         "last_error": item.last_error,
     })

@@ -577,7 +577,8 @@ mod tests {
         let config = Config::parse(text).unwrap();
         assert_eq!(retry_delay(&config, 1), 60);
         assert_eq!(retry_delay(&config, 2), 120);
-        assert_eq!(retry_delay(&config, 9), 6 * 3600);
+        assert_eq!(retry_delay(&config, 9), 60 * 256);
+        assert_eq!(retry_delay(&config, 10), 6 * 3600);
         assert_eq!(retry_delay(&config, 200), 6 * 3600);
     }
 
