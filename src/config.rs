@@ -356,6 +356,43 @@ mod tests {
     }
 
     #[test]
+    fn imap_example_config_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example-imap.toml");
+        let config = Config::load(&path).unwrap();
+        let imap = config.intake.imap.unwrap();
+        assert_eq!((imap.port, imap.security, imap.idle), (Some(993), Security::Tls, true));
+        let smtp = config.delivery.smtp.unwrap();
+        assert_eq!(smtp.password_env.as_deref(), Some("CVDBOT_SMTP_PASSWORD"));
+        assert_eq!(config.delivery.retry_max_seconds, 21600);
+    }
+
+    #[test]
+    fn every_documented_key_parses() {
+        // Uncomment every `# key = value` line of example.toml's IMAP and SMTP tables.
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut out = String::new();
+        let mut inside = false;
+        for line in text.lines() {
+            if line.starts_with("# [intake.imap]") || line.starts_with("# [delivery.smtp]") {
+                inside = true;
+                out.push_str(line.trim_start_matches("# "));
+            } else if inside && line.starts_with("# ") && line.contains(" = ") {
+                out.push_str(line.trim_start_matches("# "));
+            } else {
+                inside = inside && !line.is_empty();
+                out.push_str(line);
+            }
+            out.push('\n');
+        }
+        let out = out.replace("maildir = \"/var/mail/security\"", "").replace("directory = \"/var/spool/cvdbot/outbox\"", "");
+        let config = Config::parse(&out).unwrap_or_else(|error| panic!("{error}\n{out}"));
+        config.validate().unwrap();
+        assert_eq!(config.intake.imap.unwrap().processed_folder, "Processed");
+        assert_eq!(config.delivery.smtp.unwrap().helo_name.as_deref(), Some("bot.example.org"));
+    }
+
+    #[test]
     fn unknown_keys_are_named() {
         let text = "[bot]\naddress='a@b.c'\nstate_dir='s'\nkey_file='k'\ncolour='red'\n[intake]\n[delivery]\n";
         let error = Config::parse(text).unwrap_err();
