@@ -558,7 +558,9 @@ pub fn status_file(config: &Config) -> std::path::PathBuf {
 fn write_status(shared: &Shared) {
     let value = shared.with_bot(|bot| status_json(&bot.store));
     let Ok(mut value) = value else { return };
-    value["written"] = serde_json::Value::String(shared.now().to_rfc3339());
+    if let Some(fields) = value.as_object_mut() {
+        fields.insert("written".into(), serde_json::Value::String(shared.now().to_rfc3339()));
+    }
     let path = status_file(&shared.config);
     let temporary = path.with_extension("json.tmp");
     let written = std::fs::write(&temporary, value.to_string()).and_then(|()| std::fs::rename(&temporary, &path));

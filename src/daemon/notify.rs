@@ -46,10 +46,10 @@ pub fn send_to(socket: &OsStr, state: &str) -> std::io::Result<()> {
 /// How often to send `WATCHDOG=1`: half of `WATCHDOG_USEC`, if the watchdog is on for us.
 pub fn watchdog_interval() -> Option<Duration> {
     let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
-    if let Ok(pid) = std::env::var("WATCHDOG_PID") {
-        if pid.parse::<u32>().ok() != Some(std::process::id()) {
-            return None;
-        }
+    if let Ok(pid) = std::env::var("WATCHDOG_PID")
+        && pid.parse::<u32>().ok() != Some(std::process::id())
+    {
+        return None;
     }
     (usec > 0).then(|| Duration::from_micros(usec / 2))
 }
