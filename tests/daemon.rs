@@ -5,6 +5,8 @@
 
 #[path = "support/mod.rs"]
 mod support;
+#[allow(dead_code)]
+mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::net::UnixDatagram;
@@ -104,6 +106,17 @@ impl Home {
         }
         all
     }
+}
+
+fn clearsigned(gpg: &common::Gpg, signer: &str, subject: &str, message_id: &str, body: &str) -> Vec<u8> {
+    let signed = gpg.ok(&["--clearsign", "-u", signer], body.as_bytes());
+    let mut raw = format!(
+        "From: Cora <{signer}>\r\nTo: {BOT}\r\nSubject: {subject}\r\nMessage-ID: <{message_id}>\r\n\
+         Date: Mon, 23 Nov 2026 11:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+    )
+    .into_bytes();
+    raw.extend_from_slice(&signed);
+    raw
 }
 
 fn report(i: usize) -> Vec<u8> {
@@ -270,4 +283,57 @@ fn daemon_survives_dovecot_restart_and_kill_9_and_stops_on_sigterm() {
     let status = home.json(&["status"]);
     assert_eq!(status["outbox_queued"], 0, "{status}");
     assert_eq!(status["outbox_failed"], 0, "{status}");
+}
+
+/// The issue's scenario over real servers: a report by SMTP, the ack in the reporter's IMAP
+/// INBOX, a coordinator's signed `/vendor add` + `/accept` by mail, and the vendor's notice,
+/// encrypted to the vendor's pinned key, which GnuPG decrypts.
+#[test]
+fn report_ack_coordinator_accept_and_encrypted_vendor_notice() {
+    const CORA: &str = "cora@example.test";
+    const VENDOR: &str = "psirt@vendor.test";
+    let stack = MailStack::start(&[BOT, REPORTER, CORA, VENDOR]).unwrap();
+    let home = Home::new(&stack);
+    let gpg = common::Gpg::new();
+    gpg.generate(&format!("Cora Coordinator <{CORA}>"));
+    gpg.generate(&format!("Vendor PSIRT <{VENDOR}>"));
+    std::fs::write(home.root().join("cora.asc"), gpg.export(CORA)).unwrap();
+    std::fs::write(home.root().join("vendor.asc"), gpg.export(VENDOR)).unwrap();
+    std::fs::write(
+        home.root().join("vendors.toml"),
+        format!("[[vendor]]\nname = \"Acme\"\ncontacts = [\"{VENDOR}\"]\ncert_file = \"vendor.asc\"\n"),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(home.config()).unwrap();
+    let text = text.replace("# vendors_file = \"vendors.toml\"", "vendors_file = \"vendors.toml\"")
+        + &format!("\n[[coordinator]]\nname = \"Cora\"\naddress = \"{CORA}\"\ncert_file = \"cora.asc\"\n");
+    std::fs::write(home.config(), text).unwrap();
+    home.ok(&["check-config"]);
+
+    stack.send_raw(REPORTER, BOT, &report(7)).unwrap();
+    stack.wait_for(BOT, "INBOX", 1, WAIT).unwrap();
+    home.ok(&["run", "--once"]);
+    let acks = stack.wait_for(REPORTER, "INBOX", 1, WAIT).unwrap();
+    let ack = mail_parser::MessageParser::default().parse(&acks[0]).unwrap();
+    let subject = ack.subject().unwrap().to_string();
+    let case_id = subject.trim_start_matches('[').split(']').next().unwrap().to_string();
+    assert!(case_id.starts_with("CVD-"), "{subject}");
+
+    let command = clearsigned(&gpg, CORA, &format!("[{case_id}] triage"), "c1@example.test", "/vendor add Acme\n/accept\n");
+    stack.send_raw(CORA, BOT, &command).unwrap();
+    stack.wait_for(BOT, "INBOX", 1, WAIT).unwrap();
+    home.ok(&["run", "--once"]);
+    assert_eq!(count(&stack, BOT, "INBOX"), 0);
+    assert_eq!(count(&stack, BOT, "Processed"), 2);
+    let notices = stack.wait_for(VENDOR, "INBOX", 1, WAIT).unwrap();
+    let text = String::from_utf8_lossy(&notices[0]).into_owned();
+    assert!(text.contains("multipart/encrypted"), "{text}");
+    assert!(!text.contains("bytes to port 80"), "report details must not travel in clear");
+    let start = text.find("-----BEGIN PGP MESSAGE-----").unwrap();
+    let end = text.find("-----END PGP MESSAGE-----").unwrap() + "-----END PGP MESSAGE-----".len();
+    gpg.import(&home.root().join("bot-public.asc"));
+    let plain = gpg.ok(&["--decrypt"], text[start..end].as_bytes());
+    assert!(String::from_utf8_lossy(&plain).contains("bytes to port 80"), "the vendor reads the report");
+    // The coordinator got a command reply.
+    stack.wait_for(CORA, "INBOX", 1, WAIT).unwrap();
 }
