@@ -225,6 +225,10 @@ fn daemon_survives_dovecot_restart_and_kill_9_and_stops_on_sigterm() {
     let length = socket.recv(&mut buffer).unwrap();
     assert!(String::from_utf8_lossy(&buffer[..length]).contains("WATCHDOG=1"));
 
+    // SIGHUP reloads the vendor directory and templates; the daemon keeps going.
+    signal(&daemon, "HUP");
+    wait_until("reload logged", WAIT, || home.logs().contains("reloaded vendor directory"), || home.logs());
+
     // Dovecot restarts under the daemon: it reconnects and loses nothing.
     stack.restart_dovecot().unwrap();
     stack.send_raw(REPORTER, BOT, &report(1)).unwrap();
