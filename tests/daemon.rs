@@ -341,3 +341,92 @@ fn report_ack_coordinator_accept_and_encrypted_vendor_notice() {
     // The coordinator got a command reply.
     stack.wait_for(CORA, "INBOX", 1, WAIT).unwrap();
 }
+
+/// The embedded default (Maildir + directory) under the long-running daemon: a report dropped
+/// into inbox/new is committed, moved to cur/, and its ack written to outbox/; SIGTERM exits 0.
+#[test]
+fn maildir_daemon_processes_new_mail_and_stops_on_sigterm() {
+    let dir = tempfile::Builder::new().prefix("cvdbotm").tempdir_in("/tmp").unwrap();
+    let root = dir.path().join("home");
+    let out = Command::new(env!("CARGO_BIN_EXE_cvdbot"))
+        .args(["init", root.to_str().unwrap(), "--address", BOT])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let config = root.join("cvdbot.toml");
+    let text = std::fs::read_to_string(&config).unwrap().replace("poll_seconds = 30", "poll_seconds = 1");
+    std::fs::write(&config, text).unwrap();
+    let log = std::fs::File::create(dir.path().join("daemon.log")).unwrap();
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_cvdbot"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let logs = || std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default();
+    std::fs::write(root.join("inbox/tmp/1.eml"), report(1)).unwrap();
+    std::fs::rename(root.join("inbox/tmp/1.eml"), root.join("inbox/new/1.eml")).unwrap();
+    let written = || std::fs::read_dir(root.join("outbox")).unwrap().filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "eml")).count();
+    wait_until("ack written to outbox/", Duration::from_secs(20), || written() >= 1, logs);
+    assert_eq!(std::fs::read_dir(root.join("inbox/new")).unwrap().count(), 0);
+    assert_eq!(std::fs::read_dir(root.join("inbox/cur")).unwrap().count(), 1);
+    signal(&daemon, "TERM");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = daemon.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "no exit 5 s after SIGTERM\n{}", logs());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}\n{}", logs());
+}
+
+/// Benchmark, not a test (run with `cargo test --release --test daemon -- --ignored --nocapture
+/// bench`): time from a report's SMTP acceptance to its ack landing in the reporter's IMAP
+/// INBOX, over 200 reports sent 50 ms apart, with IDLE.
+#[test]
+#[ignore = "benchmark"]
+fn bench_ack_latency() {
+    const N: usize = 200;
+    let stack = MailStack::start(&[BOT, REPORTER]).unwrap();
+    let home = Home::new(&stack);
+    let mut daemon = home.spawn(0, None);
+    std::thread::sleep(Duration::from_secs(2));
+    let mut sent: BTreeMap<String, Instant> = BTreeMap::new();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let seen = std::thread::scope(|scope| {
+        // The observer polls the reporter's INBOX while the reports go out.
+        let observer = scope.spawn(|| {
+            let mut seen: BTreeMap<String, Instant> = BTreeMap::new();
+            let deadline = Instant::now() + Duration::from_secs(180);
+            while seen.len() < N && Instant::now() < deadline {
+                let (by_report, _) = acks(&stack);
+                let now = Instant::now();
+                for parent in by_report.keys() {
+                    seen.entry(parent.clone()).or_insert(now);
+                }
+                if done.load(std::sync::atomic::Ordering::Relaxed) && seen.len() >= N {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            seen
+        });
+        for i in 0..N {
+            stack.send_raw(REPORTER, BOT, &report(i)).unwrap();
+            sent.insert(format!("report-{i}@example.test"), Instant::now());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        observer.join().unwrap()
+    });
+    signal(&daemon, "TERM");
+    daemon.wait().unwrap();
+    let mut latencies: Vec<Duration> = seen.iter().filter_map(|(id, at)| sent.get(id).map(|start| at.saturating_duration_since(*start))).collect();
+    latencies.sort();
+    assert_eq!(latencies.len(), N, "all acks arrived");
+    let pick = |q: f64| latencies[((latencies.len() as f64 * q).ceil() as usize).saturating_sub(1).min(latencies.len() - 1)];
+    eprintln!("ack latency over {N} reports: p50 {:?}, p99 {:?}, max {:?} (observation granularity ~0.1-0.5 s)", pick(0.5), pick(0.99), latencies[N - 1]);
+}
