@@ -428,5 +428,8 @@ fn bench_ack_latency() {
     latencies.sort();
     assert_eq!(latencies.len(), N, "all acks arrived");
     let pick = |q: f64| latencies[((latencies.len() as f64 * q).ceil() as usize).saturating_sub(1).min(latencies.len() - 1)];
+    if std::env::var_os("BENCH_LOG").is_some() {
+        eprintln!("{}", home.logs().lines().filter(|l| l.contains("report-1") || l.contains("report-100")).collect::<Vec<_>>().join("\n"));
+    }
     eprintln!("ack latency over {N} reports: p50 {:?}, p99 {:?}, max {:?} (observation granularity ~0.1-0.5 s)", pick(0.5), pick(0.99), latencies[N - 1]);
 }
