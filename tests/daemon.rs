@@ -250,6 +250,9 @@ fn daemon_survives_dovecot_restart_and_kill_9_and_stops_on_sigterm() {
         || home.logs(),
     );
     std::thread::sleep(Duration::from_secs(2));
+    // `status` works while the daemon holds the store (from the status file it keeps).
+    let status = home.json(&["status"]);
+    assert!(status["last_poll"].is_string() && status["written"].is_string(), "{status}");
 
     // SIGTERM: exit 0 within 5 s.
     signal(&daemon, "TERM");
