@@ -98,7 +98,16 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// Validate the config, key, templates and store without sending anything.
+    /// Drain the outbox once (due items only) and exit.
+    Deliver,
+    /// Last successful poll, outbox depth, failed items, next due timer, held messages.
+    Status {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate the config, key, templates, store, vendor directory, password and CA files
+    /// without connecting or sending anything.
     CheckConfig,
     /// The bot's OpenPGP key.
     Key {
@@ -211,6 +220,10 @@ fn parse_now(now: Option<&str>) -> anyhow::Result<Timestamp> {
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     let path = cli.config.clone().unwrap_or_else(|| Path::new(DEFAULT_HOME).join("cvdbot.toml"));
     Ok(Config::load(&path)?)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("Cannot start the tokio runtime")
 }
 
 fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {
@@ -375,7 +388,23 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     load_config(&cli)?
                 }
             };
-            crate::daemon::run(&config, *once)?;
+            let runtime = runtime()?;
+            if *once {
+                runtime.block_on(crate::daemon::once(&config))?;
+            } else {
+                runtime.block_on(async {
+                    // Registered before the daemon says READY, so an early SIGTERM is not lost.
+                    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                        .context("SIGTERM handler")?;
+                    let shutdown = async move {
+                        tokio::select! {
+                            _ = terminate.recv() => {}
+                            _ = tokio::signal::ctrl_c() => {}
+                        }
+                    };
+                    crate::daemon::run(&config, shutdown).await
+                })?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { command: BenchCommand::Ingest { count } } => {
@@ -393,9 +422,64 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}", crate::delivery::autocrypt_header(&bot, SystemClock.now())?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Deliver => {
+            let config = load_config(&cli)?;
+            let (done, queued) = runtime()?.block_on(crate::daemon::deliver(&config))?;
+            println!("outbox: {done} sent or failed, {queued} queued");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { json } => {
+            let config = load_config(&cli)?;
+            let state_dir = config.path(&config.bot.state_dir);
+            let domain = crate::thread::BotAddress::parse(&config.bot.address).context("Invalid bot.address")?.domain;
+            let value = match crate::store::Store::open(&state_dir.join("store"), &domain) {
+                Ok(store) => crate::daemon::status_json(&store)?,
+                Err(error) => {
+                    // The running daemon holds the store's lock; it leaves its status here.
+                    let path = crate::daemon::status_file(&config);
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("store busy ({error}) and no status file {}", path.display()))?;
+                    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?
+                }
+            };
+            if *json {
+                print_json(&value)?;
+            } else if let Some(fields) = value.as_object() {
+                for (key, field) in fields {
+                    let shown = match field {
+                        serde_json::Value::Null => "-".to_string(),
+                        serde_json::Value::String(text) => text.clone(),
+                        other => other.to_string(),
+                    };
+                    println!("{key:<17} {shown}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::CheckConfig => {
             let config = load_config(&cli)?;
+            // Key, token secret, store, coordinator certs, vendor directory, templates.
             let bot = Bot::open(&config)?;
+            if let Some(imap) = &config.intake.imap {
+                let settings = crate::daemon::imap_settings(&config, imap)?;
+                if let Some(ca) = &settings.ca_file {
+                    std::fs::read(ca).with_context(|| format!("intake.imap.ca_file: cannot read {}", ca.display()))?;
+                }
+            }
+            if let Some(maildir) = &config.intake.maildir {
+                let new_dir = config.path(maildir).join("new");
+                anyhow::ensure!(new_dir.is_dir(), "intake.maildir: {} is not a directory", new_dir.display());
+            }
+            if let Some(dir) = &config.delivery.directory {
+                let dir = config.path(dir);
+                anyhow::ensure!(dir.is_dir(), "delivery.directory: {} is not a directory", dir.display());
+            }
+            if let Some(path) = &config.delivery.sendmail {
+                let path = config.path(path);
+                anyhow::ensure!(path.is_file(), "delivery.sendmail: {} does not exist", path.display());
+            }
+            // Reads the SMTP password and CA file; connects to nothing.
+            let _transport = runtime()?.block_on(async { crate::daemon::transport(&config) })?;
             println!("config ok: bot {} key {}", bot.address.plain(), bot.bot_key.fingerprint());
             Ok(ExitCode::SUCCESS)
         }

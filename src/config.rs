@@ -101,6 +101,87 @@ pub struct IntakeConfig {
     /// Seconds between polls when nothing wakes the daemon earlier.
     #[serde(default = "default_poll_seconds")]
     pub poll_seconds: u64,
+    /// An IMAP mailbox (`[intake.imap]`), instead of the Maildir.
+    #[serde(default)]
+    pub imap: Option<ImapConfig>,
+}
+
+/// Transport security of an IMAP or SMTP connection.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// Implicit TLS (IMAPS 993, SMTPS 465).
+    Tls,
+    /// Plain connect, then STARTTLS (IMAP 143, submission 587).
+    Starttls,
+    /// No encryption: only to a loopback address.
+    Plain,
+}
+
+/// `[intake.imap]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapConfig {
+    /// Server host name (also the TLS name checked).
+    pub host: String,
+    /// Port; default 993 for tls, else 143.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// tls, starttls or plain (loopback only).
+    #[serde(default = "default_tls")]
+    pub security: Security,
+    /// Trust only this CA (PEM) instead of the built-in web roots.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Login name.
+    pub user: String,
+    /// A file holding the password (first line).
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// An environment variable holding the password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// The mailbox read.
+    #[serde(default = "default_mailbox")]
+    pub mailbox: String,
+    /// Where processed mail is moved (created if missing).
+    #[serde(default = "default_processed")]
+    pub processed_folder: String,
+    /// Where held and rejected mail is moved (created if missing).
+    #[serde(default = "default_held")]
+    pub held_folder: String,
+    /// Use IDLE when the server offers it (else poll every `intake.poll_seconds`).
+    #[serde(default = "default_true")]
+    pub idle: bool,
+}
+
+/// `[delivery.smtp]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Server host name (also the TLS name checked).
+    pub host: String,
+    /// Port; default 465 for tls, 587 for starttls, 25 for plain.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// tls, starttls or plain (loopback only).
+    #[serde(default = "default_starttls")]
+    pub security: Security,
+    /// Trust this CA (PEM) in addition to the system roots.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// AUTH user; without it, no AUTH.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// A file holding the password (first line).
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// An environment variable holding the password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// The name sent in EHLO; default the host name.
+    #[serde(default)]
+    pub helo_name: Option<String>,
 }
 
 /// `[delivery]`
@@ -110,6 +191,18 @@ pub struct DeliveryConfig {
     /// A directory receiving one `.eml` file per outgoing message (the embedded default).
     #[serde(default)]
     pub directory: Option<PathBuf>,
+    /// SMTP submission (`[delivery.smtp]`).
+    #[serde(default)]
+    pub smtp: Option<SmtpConfig>,
+    /// A sendmail-compatible binary, e.g. `/usr/sbin/sendmail`.
+    #[serde(default)]
+    pub sendmail: Option<PathBuf>,
+    /// First retry delay after a temporary failure; doubles per attempt.
+    #[serde(default = "default_retry_initial")]
+    pub retry_initial_seconds: u64,
+    /// Upper bound of the retry delay.
+    #[serde(default = "default_retry_max")]
+    pub retry_max_seconds: u64,
 }
 
 /// `[outbound]`
@@ -158,6 +251,52 @@ fn default_poll_seconds() -> u64 {
     30
 }
 
+fn default_tls() -> Security {
+    Security::Tls
+}
+
+fn default_starttls() -> Security {
+    Security::Starttls
+}
+
+fn default_mailbox() -> String {
+    "INBOX".to_string()
+}
+
+fn default_processed() -> String {
+    "Processed".to_string()
+}
+
+fn default_held() -> String {
+    "Held".to_string()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_retry_initial() -> u64 {
+    60
+}
+
+fn default_retry_max() -> u64 {
+    6 * 3600
+}
+
+/// Reads a password from exactly one of a file (first line) or an environment variable.
+pub fn read_password(config: &Config, key: &str, file: Option<&Path>, env: Option<&str>) -> Result<String, ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid { key: key.to_string(), message };
+    match (file, env) {
+        (Some(path), None) => {
+            let path = config.path(path);
+            let text = std::fs::read_to_string(&path).map_err(|error| invalid(format!("cannot read {}: {error}", path.display())))?;
+            Ok(text.lines().next().unwrap_or_default().to_string())
+        }
+        (None, Some(name)) => std::env::var(name).map_err(|_| invalid(format!("environment variable {name} is not set"))),
+        _ => Err(invalid("set exactly one of password_file or password_env".to_string())),
+    }
+}
+
 impl Config {
     /// Reads, parses and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -182,11 +321,41 @@ impl Config {
         if self.bot.max_message_size < 1024 {
             return Err(invalid("bot.max_message_size", "must be at least 1024 bytes"));
         }
-        if self.intake.maildir.is_none() {
-            return Err(invalid("intake.maildir", "no intake source configured"));
+        match (&self.intake.maildir, &self.intake.imap) {
+            (None, None) => return Err(invalid("intake", "no intake source configured: set intake.maildir or [intake.imap]")),
+            (Some(_), Some(_)) => return Err(invalid("intake.imap", "set either intake.maildir or [intake.imap], not both")),
+            _ => {}
         }
-        if self.delivery.directory.is_none() {
-            return Err(invalid("delivery.directory", "no delivery transport configured"));
+        if self.intake.poll_seconds == 0 {
+            return Err(invalid("intake.poll_seconds", "must be at least 1"));
+        }
+        if let Some(imap) = &self.intake.imap {
+            if imap.password_file.is_some() == imap.password_env.is_some() {
+                return Err(invalid("intake.imap.password_file", "set exactly one of password_file or password_env"));
+            }
+            if imap.security == Security::Plain && !crate::mailio::is_loopback_host(&imap.host) {
+                return Err(invalid("intake.imap.security", "plain is only allowed to a loopback host"));
+            }
+        }
+        let transports = [self.delivery.directory.is_some(), self.delivery.smtp.is_some(), self.delivery.sendmail.is_some()];
+        match transports.iter().filter(|set| **set).count() {
+            0 => return Err(invalid("delivery", "no transport configured: set delivery.directory, delivery.sendmail or [delivery.smtp]")),
+            1 => {}
+            _ => return Err(invalid("delivery", "set exactly one of delivery.directory, delivery.sendmail or [delivery.smtp]")),
+        }
+        if let Some(smtp) = &self.delivery.smtp {
+            if smtp.user.is_some() && smtp.password_file.is_some() == smtp.password_env.is_some() {
+                return Err(invalid("delivery.smtp.password_file", "with a user, set exactly one of password_file or password_env"));
+            }
+            if smtp.user.is_none() && (smtp.password_file.is_some() || smtp.password_env.is_some()) {
+                return Err(invalid("delivery.smtp.user", "a password needs a user"));
+            }
+            if smtp.security == Security::Plain && !crate::mailio::is_loopback_host(&smtp.host) {
+                return Err(invalid("delivery.smtp.security", "plain is only allowed to a loopback host"));
+            }
+        }
+        if self.delivery.retry_initial_seconds == 0 || self.delivery.retry_max_seconds < self.delivery.retry_initial_seconds {
+            return Err(invalid("delivery.retry_initial_seconds", "must be at least 1 and at most delivery.retry_max_seconds"));
         }
         for (index, coordinator) in self.coordinators.iter().enumerate() {
             if crate::thread::BotAddress::parse(&coordinator.address).is_none() {
@@ -213,6 +382,45 @@ mod tests {
         assert_eq!(config.bot.address, "security@example.org");
         assert_eq!(config.path(Path::new("x")), path.parent().unwrap().join("x"));
         assert_eq!(config.path(&config.bot.state_dir), Path::new("/var/lib/cvdbot"));
+        let vendors = crate::rules::directory::parse_directory(&std::fs::read_to_string(config.path(config.vendors_file.as_ref().unwrap())).unwrap()).unwrap();
+        assert_eq!(vendors.len(), 2);
+    }
+
+    #[test]
+    fn imap_example_config_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example-imap.toml");
+        let config = Config::load(&path).unwrap();
+        let imap = config.intake.imap.unwrap();
+        assert_eq!((imap.port, imap.security, imap.idle), (Some(993), Security::Tls, true));
+        let smtp = config.delivery.smtp.unwrap();
+        assert_eq!(smtp.password_env.as_deref(), Some("CVDBOT_SMTP_PASSWORD"));
+        assert_eq!(config.delivery.retry_max_seconds, 21600);
+    }
+
+    #[test]
+    fn every_documented_key_parses() {
+        // Uncomment every `# key = value` line of example.toml's IMAP and SMTP tables.
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut out = String::new();
+        let mut inside = false;
+        for line in text.lines() {
+            if line.starts_with("# [intake.imap]") || line.starts_with("# [delivery.smtp]") {
+                inside = true;
+                out.push_str(line.trim_start_matches("# "));
+            } else if inside && line.starts_with("# ") && line.contains(" = ") {
+                out.push_str(line.trim_start_matches("# "));
+            } else {
+                inside = inside && !line.is_empty();
+                out.push_str(line);
+            }
+            out.push('\n');
+        }
+        let out = out.replace("maildir = \"/var/mail/security\"", "").replace("directory = \"/var/spool/cvdbot/outbox\"", "");
+        let config = Config::parse(&out).unwrap_or_else(|error| panic!("{error}\n{out}"));
+        config.validate().unwrap();
+        assert_eq!(config.intake.imap.unwrap().processed_folder, "Processed");
+        assert_eq!(config.delivery.smtp.unwrap().helo_name.as_deref(), Some("bot.example.org"));
     }
 
     #[test]
@@ -220,6 +428,25 @@ mod tests {
         let text = "[bot]\naddress='a@b.c'\nstate_dir='s'\nkey_file='k'\ncolour='red'\n[intake]\n[delivery]\n";
         let error = Config::parse(text).unwrap_err();
         assert!(error.contains("colour"), "{error}");
+    }
+
+    #[test]
+    fn transports_and_sources_are_exclusive() {
+        let base = "[bot]\naddress='a@b.c'\nstate_dir='s'\nkey_file='k'\n";
+        let both = format!("{base}[intake]\nmaildir='m'\n[intake.imap]\nhost='h'\nuser='u'\npassword_env='P'\n[delivery]\ndirectory='o'\n");
+        let error = Config::parse(&both).unwrap().validate().unwrap_err();
+        assert!(error.to_string().contains("intake.imap"), "{error}");
+        let two = format!("{base}[intake]\nmaildir='m'\n[delivery]\ndirectory='o'\nsendmail='/usr/sbin/sendmail'\n");
+        let error = Config::parse(&two).unwrap().validate().unwrap_err();
+        assert!(error.to_string().contains("delivery"), "{error}");
+        let imap = format!("{base}[intake.imap]\nhost='h'\nuser='u'\npassword_env='P'\n[delivery.smtp]\nhost='h'\nuser='u'\npassword_file='p'\n");
+        Config::parse(&imap).unwrap().validate().unwrap();
+        let inline = format!("{base}[intake.imap]\nhost='h'\nuser='u'\npassword='x'\n[delivery]\ndirectory='o'\n");
+        let error = Config::parse(&inline).unwrap_err();
+        assert!(error.contains("password"), "{error}");
+        let nopass = format!("{base}[intake.imap]\nhost='h'\nuser='u'\n[delivery]\ndirectory='o'\n");
+        let error = Config::parse(&nopass).unwrap().validate().unwrap_err();
+        assert!(error.to_string().contains("intake.imap.password_file"), "{error}");
     }
 
     #[test]

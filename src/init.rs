@@ -111,15 +111,44 @@ key_file = "bot-secret.asc"
 # Mail larger than this (bytes) is held unread. Default 25 MiB.
 max_message_size = 26214400
 
+# Exactly one intake source: `maildir`, or an [intake.imap] table below.
 [intake]
 # A Maildir: new mail in inbox/new is processed, then moved to inbox/cur.
 maildir = "inbox"
-# Seconds between polls of the intake when nothing else wakes the daemon.
+# Seconds between polls of the Maildir, or of IMAP when IDLE is off or not offered.
 poll_seconds = 30
 
+# Exactly one transport: `directory`, `sendmail`, or a [delivery.smtp] table below.
 [delivery]
 # Outgoing mail is written here, one .eml file per message.
 directory = "outbox"
+# sendmail = "/usr/sbin/sendmail"      # a sendmail-compatible binary instead
+# Temporary failures are retried after this many seconds, doubling up to retry_max_seconds.
+# retry_initial_seconds = 60
+# retry_max_seconds = 21600
+
+# IMAP intake instead of the Maildir (remove `maildir` above). Passwords are never inline.
+# [intake.imap]
+# host = "imap.example.org"            # also the name checked in the server certificate
+# port = 993                           # default 993 for tls, 143 for starttls/plain
+# security = "tls"                     # "tls", "starttls", or "plain" (loopback only)
+# ca_file = "ca.pem"                   # trust only this CA (PEM) instead of the web roots
+# user = "@ADDRESS@"
+# password_file = "imap.pass"          # first line; or password_env = "CVDBOT_IMAP_PASSWORD"
+# mailbox = "INBOX"
+# processed_folder = "Processed"       # committed mail moves here (created if missing)
+# held_folder = "Held"                 # held and rejected mail moves here
+# idle = true                          # IDLE when offered, else poll every poll_seconds
+
+# SMTP submission instead of the directory (remove `directory` above).
+# [delivery.smtp]
+# host = "smtp.example.org"
+# port = 587                           # default 587 for starttls, 465 for tls, 25 for plain
+# security = "starttls"                # "starttls", "tls", or "plain" (loopback only)
+# ca_file = "ca.pem"                   # trust this CA (PEM) in addition to the system roots
+# user = "@ADDRESS@"                   # leave out for an unauthenticated local relay
+# password_file = "smtp.pass"          # first line; or password_env = "CVDBOT_SMTP_PASSWORD"
+# helo_name = "bot.example.org"
 
 # Coordination policy; every key is optional and shows its default.
 [policy]
@@ -136,6 +165,12 @@ directory = "outbox"
 # attacks_end_embargo = true      # evidence of attacks ends the embargo at once
 # incompatible_policy = "shortest_wins"   # or "delay_notification"
 # share_reporter_identity = false # show a named reporter to vendors without /share-identity (never an anonymous one)
+
+# Outgoing mail safety; every key is optional and shows its default.
+[outbound]
+# reporter_cleartext = true     # reporters without a key get their own thread in cleartext (see README)
+# ack_interval_seconds = 3600   # at most one acknowledgement per sender in this many seconds
+# max_per_case_per_day = 50     # bot messages per case per UTC day; the excess is held for the digest
 
 # Coordinators steer cases with signed commands. Only a valid signature by one of these
 # certificates grants coordinator authority; the From: header never does.

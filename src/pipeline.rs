@@ -164,6 +164,39 @@ impl Bot {
         })
     }
 
+    /// Reloads what an operator edits while the daemon runs (SIGHUP): coordinators' certs,
+    /// the vendor directory, candidate keys and templates. On error nothing changes.
+    pub fn reload(&mut self, config: &Config) -> anyhow::Result<()> {
+        let mut keyring = Keyring::new();
+        let mut coordinators = Vec::new();
+        for coordinator in &config.coordinators {
+            let path = config.path(&coordinator.cert_file);
+            let bytes = std::fs::read(&path).with_context(|| format!("Cannot read coordinator cert {}", path.display()))?;
+            let fingerprints = keyring
+                .add_armored(&bytes)
+                .with_context(|| format!("Coordinator cert {} does not parse", path.display()))?;
+            for fingerprint in fingerprints {
+                coordinators.push(Coordinator {
+                    name: coordinator.name.clone(),
+                    address: coordinator.address.to_ascii_lowercase(),
+                    fingerprint: fingerprint.to_string(),
+                });
+            }
+        }
+        let vendors = match &config.vendors_file {
+            Some(path) => load_directory(config, &config.path(path), &mut keyring)?,
+            None => Vec::new(),
+        };
+        for cert in self.store.all_candidate_keys()? {
+            let _ = keyring.add_armored(&cert);
+        }
+        let templates = Templates::load(config.templates_dir.as_ref().map(|dir| config.path(dir)).as_deref())?;
+        self.policy = config.policy.to_policy(coordinators, vendors);
+        self.keyring = keyring;
+        self.templates = templates;
+        Ok(())
+    }
+
     /// Processes one raw message at `now`. `Err` only when the store fails: then nothing was
     /// committed and the message must stay in the mailbox for a retry.
     pub fn process(&mut self, raw: &[u8], now: Timestamp) -> Result<Verdict, StoreError> {

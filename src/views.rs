@@ -121,6 +121,7 @@ pub fn outbox_json(item: &OutboxItem, envelope_from: &str) -> Value {
         "message_id": item.message_id,
         "reply_to": item.reply_to,
         "attempts": item.attempts,
+        "next_attempt": item.next_attempt.map(|at| at.to_rfc3339()),
         "sensitive": item.sensitive,
         "last_error": item.last_error,
     })
