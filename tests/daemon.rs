@@ -5,7 +5,6 @@
 
 #[path = "support/mod.rs"]
 mod support;
-#[allow(dead_code)]
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -341,7 +340,7 @@ fn report_ack_coordinator_accept_and_encrypted_vendor_notice() {
     let start = text.find("-----BEGIN PGP MESSAGE-----").unwrap();
     let end = text.find("-----END PGP MESSAGE-----").unwrap() + "-----END PGP MESSAGE-----".len();
     gpg.import(&home.root().join("bot-public.asc"));
-    let plain = gpg.ok(&["--decrypt"], text[start..end].as_bytes());
+    let plain = gpg.ok(&["--decrypt"], &text.as_bytes()[start..end]);
     assert!(String::from_utf8_lossy(&plain).contains("bytes to port 80"), "the vendor reads the report");
     // The coordinator got a command reply.
     stack.wait_for(CORA, "INBOX", 1, WAIT).unwrap();
