@@ -116,7 +116,7 @@ max_message_size = 26214400
 # A Maildir: new mail in inbox/new is processed, then moved to inbox/cur.
 maildir = "inbox"
 # Seconds between polls of the Maildir, or of IMAP when IDLE is off or not offered.
-poll_seconds = 30
+poll_seconds = 5
 
 # Exactly one transport: `directory`, `sendmail`, or a [delivery.smtp] table below.
 [delivery]

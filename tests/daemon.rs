@@ -39,7 +39,7 @@ impl Home {
         let text = text
             .replace("maildir = \"inbox\"", "# maildir = \"inbox\"")
             .replace("directory = \"outbox\"", "retry_initial_seconds = 1\nretry_max_seconds = 2")
-            .replace("poll_seconds = 30", "poll_seconds = 2")
+            .replace("poll_seconds = 5", "poll_seconds = 2")
             // The tests send many reports from one reporter mailbox; each must be acknowledged.
             .replace("# ack_interval_seconds = 3600", "ack_interval_seconds = 0");
         let ca = stack.ca_pem_path.display();
@@ -358,7 +358,7 @@ fn maildir_daemon_processes_new_mail_and_stops_on_sigterm() {
         .unwrap();
     assert!(out.status.success());
     let config = root.join("cvdbot.toml");
-    let text = std::fs::read_to_string(&config).unwrap().replace("poll_seconds = 30", "poll_seconds = 1");
+    let text = std::fs::read_to_string(&config).unwrap().replace("poll_seconds = 5", "poll_seconds = 1");
     std::fs::write(&config, text).unwrap();
     let log = std::fs::File::create(dir.path().join("daemon.log")).unwrap();
     let mut daemon = Command::new(env!("CARGO_BIN_EXE_cvdbot"))
