@@ -344,6 +344,32 @@ fn report_ack_coordinator_accept_and_encrypted_vendor_notice() {
     assert!(String::from_utf8_lossy(&plain).contains("bytes to port 80"), "the vendor reads the report");
     // The coordinator got a command reply.
     stack.wait_for(CORA, "INBOX", 1, WAIT).unwrap();
+
+    // The vendor answers its reply-token address (the notice's Reply-To), signed and encrypted
+    // to the bot, with `/ack` and a question; the reporter receives the question relayed.
+    let notice = mail_parser::MessageParser::default().parse(&notices[0]).unwrap();
+    let token = notice.reply_to().and_then(|reply_to| reply_to.first()).and_then(|address| address.address()).unwrap().to_string();
+    assert!(token.starts_with("bot+") && token.ends_with("@example.test"), "{token}");
+    let inner = b"Content-Type: text/plain; charset=utf-8\r\n\r\n/ack\r\nWhich firmware build shows the crash?\r\n";
+    let armored = gpg.ok(&["--armor", "--sign", "--encrypt", "-u", VENDOR, "-r", BOT], inner);
+    let headers = common::headers(&format!("Vendor PSIRT <{VENDOR}>"), &token, "...", "v1@vendor.test");
+    stack.send_raw(VENDOR, &token, &common::pgp_mime_encrypted(&headers, &armored)).unwrap();
+    stack.wait_for(BOT, "INBOX", 1, WAIT).unwrap();
+    home.ok(&["run", "--once"]);
+    assert_eq!(count(&stack, BOT, "INBOX"), 0);
+    assert_eq!(count(&stack, BOT, "Processed"), 3, "the vendor's reply was filed, not held");
+    let shown = home.json(&["case", "show", &case_id]);
+    let vendor = shown["participants"].as_array().unwrap().iter().find(|p| p["address"] == VENDOR).unwrap();
+    assert!(vendor["vfd"]["vendor_aware"].is_string(), "{shown}");
+    assert_eq!(vendor["rm_state"], "received", "{shown}");
+    let relayed = || {
+        stack.fetch_all(REPORTER, "INBOX").unwrap_or_default().into_iter().map(|raw| String::from_utf8_lossy(&raw).into_owned()).find(|text| text.contains("Which firmware build"))
+    };
+    wait_until("the relay in the reporter's INBOX", WAIT, || relayed().is_some(), || home.logs());
+    let relay = relayed().unwrap();
+    assert!(relay.contains("Which firmware build shows the crash?"), "{relay}");
+    assert!(relay.contains("application/pgp-signature"), "signed in cleartext: {relay}");
+    assert!(!relay.contains(VENDOR), "the vendor's address must not reach the reporter: {relay}");
 }
 
 /// The embedded default (Maildir + directory) under the long-running daemon: a report dropped
