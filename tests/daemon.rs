@@ -372,6 +372,50 @@ fn report_ack_coordinator_accept_and_encrypted_vendor_notice() {
     assert!(!relay.contains(VENDOR), "the vendor's address must not reach the reporter: {relay}");
 }
 
+/// A permanent SMTP failure (550 for a recipient Postfix does not know) marks the item failed
+/// and tells the coordinators in the same commit; the notice itself is then delivered.
+#[test]
+fn permanent_smtp_failure_tells_the_coordinators() {
+    const CORA: &str = "cora@example.test";
+    const GHOST: &str = "ghost@example.test";
+    let stack = MailStack::start(&[BOT, CORA]).unwrap();
+    let home = Home::new(&stack);
+    let gpg = common::Gpg::new();
+    gpg.generate(&format!("Cora Coordinator <{CORA}>"));
+    std::fs::write(home.root().join("cora.asc"), gpg.export(CORA)).unwrap();
+    let text = std::fs::read_to_string(home.config()).unwrap()
+        + &format!("\n[[coordinator]]\nname = \"Cora\"\naddress = \"{CORA}\"\ncert_file = \"cora.asc\"\n");
+    std::fs::write(home.config(), text).unwrap();
+
+    // A report from an address with no mailbox: its acknowledgement is refused with 550.
+    let raw = String::from_utf8(report(3)).unwrap().replace(REPORTER, GHOST);
+    stack.send_raw(GHOST, BOT, raw.as_bytes()).unwrap();
+    stack.wait_for(BOT, "INBOX", 1, WAIT).unwrap();
+    home.ok(&["run", "--once"]);
+    let outbox = home.json(&["outbox", "list"]);
+    let items = outbox.as_array().unwrap();
+    let ack = items.iter().find(|item| item["kind"] == "ack").unwrap();
+    assert_eq!(ack["status"], "failed", "{outbox}");
+    assert!(ack["last_error"].as_str().unwrap().contains("550"), "{outbox}");
+    let notice = items.iter().find(|item| item["kind"] == "delivery_failed").unwrap_or_else(|| panic!("no notice: {outbox}"));
+    assert_eq!(notice["to"], CORA, "{outbox}");
+    assert_eq!(items.iter().filter(|item| item["kind"] == "delivery_failed").count(), 1, "{outbox}");
+    assert_eq!(home.json(&["status"])["outbox_failed"], 1);
+
+    home.ok(&["deliver"]);
+    let outbox = home.json(&["outbox", "list"]);
+    let notice = outbox.as_array().unwrap().iter().find(|item| item["kind"] == "delivery_failed").unwrap();
+    assert_eq!(notice["status"], "sent", "{outbox}");
+    gpg.import(&home.root().join("bot-public.asc"));
+    let told = |raw: &Vec<u8>| {
+        let text = String::from_utf8_lossy(raw);
+        let (Some(start), Some(end)) = (text.find("-----BEGIN PGP MESSAGE-----"), text.find("-----END PGP MESSAGE-----")) else { return false };
+        let plain = gpg.ok(&["--decrypt"], &text.as_bytes()[start..end + "-----END PGP MESSAGE-----".len()]);
+        String::from_utf8_lossy(&plain).contains(GHOST)
+    };
+    wait_until("the coordinator's delivery_failed notice", WAIT, || stack.fetch_all(CORA, "INBOX").unwrap_or_default().iter().any(told), || stack.logs());
+}
+
 /// The embedded default (Maildir + directory) under the long-running daemon: a report dropped
 /// into inbox/new is committed, moved to cur/, and its ack written to outbox/; SIGTERM exits 0.
 #[test]
