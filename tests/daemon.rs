@@ -414,6 +414,15 @@ fn permanent_smtp_failure_tells_the_coordinators() {
         String::from_utf8_lossy(&plain).contains(GHOST)
     };
     wait_until("the coordinator's delivery_failed notice", WAIT, || stack.fetch_all(CORA, "INBOX").unwrap_or_default().iter().any(told), || stack.logs());
+
+    // `outbox retry` re-queues the failed item (and only a failed one).
+    let ack_id = ack["id"].to_string();
+    assert!(!home.run(&["outbox", "retry", &notice["id"].to_string()]).status.success(), "a sent item is not retried");
+    assert!(home.ok(&["outbox", "retry", &ack_id]).contains("re-queued"));
+    let outbox = home.json(&["outbox", "list"]);
+    let ack = outbox.as_array().unwrap().iter().find(|item| item["kind"] == "ack").unwrap();
+    assert_eq!(ack["status"], "queued", "{outbox}");
+    assert!(ack["next_attempt"].is_null(), "{outbox}");
 }
 
 /// The embedded default (Maildir + directory) under the long-running daemon: a report dropped
