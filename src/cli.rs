@@ -66,7 +66,7 @@ pub enum Command {
     Outbox {
         /// What to do with the outbox.
         #[command(subcommand)]
-        command: ListCommand,
+        command: OutboxCommand,
     },
     /// Held and rejected messages.
     Held {
@@ -210,6 +210,23 @@ pub enum ListCommand {
     },
 }
 
+/// Outbox subcommands.
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List entries.
+    List {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-queue a failed item (after fixing its address or the transport): it goes out on the
+    /// next delivery pass.
+    Retry {
+        /// The item's id (from `outbox list`).
+        id: u64,
+    },
+}
+
 fn parse_now(now: Option<&str>) -> anyhow::Result<Timestamp> {
     match now {
         Some(text) => Timestamp::parse_rfc3339(text).with_context(|| format!("--now {text:?} is not RFC 3339")),
@@ -299,7 +316,22 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Outbox { command: ListCommand::List { json } } => {
+        Command::Outbox { command: OutboxCommand::Retry { id } } => {
+            let config = load_config(&cli)?;
+            let bot = Bot::open(&config)?;
+            let Some(mut item) = bot.store.outbox()?.into_iter().find(|item| item.id == *id) else {
+                anyhow::bail!("no outbox item {id}");
+            };
+            if item.status != crate::outbox::OutboxStatus::Failed {
+                anyhow::bail!("outbox item {id} is not failed (it is {:?})", item.status);
+            }
+            item.status = crate::outbox::OutboxStatus::Queued;
+            item.next_attempt = None;
+            bot.store.update_outbox(&item)?;
+            println!("re-queued outbox item {id} ({} to {})", item.kind, item.to);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Outbox { command: OutboxCommand::List { json } } => {
             let config = load_config(&cli)?;
             let bot = Bot::open(&config)?;
             let items = bot.store.outbox()?;

@@ -28,6 +28,9 @@ use crate::store::{Commit, HeldItem, HeldKind, MessageRecord, Store, StoreError}
 use crate::thread::{self, BotAddress, ThreadIndex, ThreadInput, Threading};
 use crate::tokens::TokenSecret;
 
+/// The outbox kind of the coordinators' notice about a permanently failed delivery.
+pub const DELIVERY_FAILED: &str = "delivery_failed";
+
 /// What happened to one message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -572,6 +575,83 @@ impl Bot {
             };
             self.queue(commit, item, now);
         }
+    }
+
+    /// Records that `item` failed permanently (`reason`, e.g. the SMTP 5xx text) and, in the
+    /// same commit, queues a `delivery_failed` notice to every coordinator of the item's case
+    /// (every configured coordinator when it has no case, or its case has none yet). A failed
+    /// `delivery_failed` notice is only marked failed: no notice about a notice.
+    pub fn delivery_failed(&mut self, item: &OutboxItem, reason: &str, now: Timestamp) -> Result<(), StoreError> {
+        let mut failed = item.clone();
+        failed.status = crate::outbox::OutboxStatus::Failed;
+        failed.next_attempt = None;
+        failed.last_error = Some(reason.to_string());
+        let mut commit = Commit { outbox_updates: vec![failed], ..Commit::default() };
+        if item.kind != DELIVERY_FAILED {
+            let mut vars = BTreeMap::new();
+            vars.insert("failed_kind".to_string(), item.kind.clone());
+            vars.insert("failed_to".to_string(), item.to.clone());
+            vars.insert("failed_message_id".to_string(), item.message_id.clone());
+            vars.insert("failed_id".to_string(), item.id.to_string());
+            vars.insert("reason".to_string(), crate::intake::sanitize_header_text(reason));
+            let case = match &item.case {
+                Some(id) => self.store.case(id)?,
+                None => None,
+            };
+            let case_coordinators: Vec<&Participant> = case
+                .iter()
+                .flat_map(|case| case.participants.iter())
+                .filter(|participant| participant.role == Role::Coordinator)
+                .collect();
+            match &case {
+                Some(case) if !case_coordinators.is_empty() => {
+                    for coordinator in case_coordinators {
+                        let mut vars = vars.clone();
+                        vars.extend(self.base_vars(case, coordinator));
+                        let Ok(rendered) = self.templates.render(DELIVERY_FAILED, &vars) else { continue };
+                        let token = self.secret.reply_token(&case.id, coordinator.id);
+                        commit.tokens.push((token.clone(), case.id.clone(), coordinator.id));
+                        let notice = OutboxItem {
+                            case: Some(case.id.clone()),
+                            participant: Some(coordinator.id),
+                            encrypt_to: coordinator.cert.clone(),
+                            ..OutboxItem::queued(&coordinator.address, DELIVERY_FAILED, &rendered.subject, rendered.body, self.address.with_token(&token), now)
+                        };
+                        self.queue(&mut commit, notice, now);
+                    }
+                }
+                _ => {
+                    vars.insert("case_id".into(), item.case.as_ref().map_or_else(|| "no case".to_string(), ToString::to_string));
+                    vars.insert("bot_address".into(), self.address.plain());
+                    vars.insert("bot_name".into(), self.name.clone());
+                    vars.insert("reply_address".into(), self.address.plain());
+                    vars.insert("recipient_role".into(), "coordinator".into());
+                    let mut seen: Vec<&str> = Vec::new();
+                    for coordinator in &self.policy.coordinators {
+                        if seen.contains(&coordinator.address.as_str()) {
+                            continue;
+                        }
+                        seen.push(coordinator.address.as_str());
+                        let rendered = match self.templates.render(DELIVERY_FAILED, &vars) {
+                            Ok(rendered) => rendered,
+                            Err(error) => {
+                                warn!(%error, "delivery_failed template failed; notice not queued");
+                                break;
+                            }
+                        };
+                        commit.outbox.push(OutboxItem {
+                            case: item.case.clone(),
+                            encrypt_to: Some(rules::policy::normalise_fingerprint(&coordinator.fingerprint)),
+                            ..OutboxItem::queued(&coordinator.address, DELIVERY_FAILED, &rendered.subject, rendered.body, self.address.plain(), now)
+                        });
+                    }
+                }
+            }
+        }
+        let notices = commit.outbox.len();
+        self.store.commit(&commit)?;
+        warn!(message_id = %item.message_id, kind = %item.kind, notices, "permanent delivery failure; coordinators told");
+        Ok(())
     }
 
     /// The variables every template gets.

@@ -52,6 +52,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("closed", include_str!("../templates/closed.txt")),
     ("command_reply", include_str!("../templates/command_reply.txt")),
     ("digest", include_str!("../templates/digest.txt")),
+    ("delivery_failed", include_str!("../templates/delivery_failed.txt")),
     ("draft", include_str!("../templates/draft.txt")),
     ("embargo_changed", include_str!("../templates/embargo_changed.txt")),
     ("embargo_ended", include_str!("../templates/embargo_ended.txt")),

@@ -344,6 +344,85 @@ fn report_ack_coordinator_accept_and_encrypted_vendor_notice() {
     assert!(String::from_utf8_lossy(&plain).contains("bytes to port 80"), "the vendor reads the report");
     // The coordinator got a command reply.
     stack.wait_for(CORA, "INBOX", 1, WAIT).unwrap();
+
+    // The vendor answers its reply-token address (the notice's Reply-To), signed and encrypted
+    // to the bot, with `/ack` and a question; the reporter receives the question relayed.
+    let notice = mail_parser::MessageParser::default().parse(&notices[0]).unwrap();
+    let token = notice.reply_to().and_then(|reply_to| reply_to.first()).and_then(|address| address.address()).unwrap().to_string();
+    assert!(token.starts_with("bot+") && token.ends_with("@example.test"), "{token}");
+    let inner = b"Content-Type: text/plain; charset=utf-8\r\n\r\n/ack\r\nWhich firmware build shows the crash?\r\n";
+    let armored = gpg.ok(&["--armor", "--sign", "--encrypt", "-u", VENDOR, "-r", BOT], inner);
+    let headers = common::headers(&format!("Vendor PSIRT <{VENDOR}>"), &token, "...", "v1@vendor.test");
+    stack.send_raw(VENDOR, &token, &common::pgp_mime_encrypted(&headers, &armored)).unwrap();
+    stack.wait_for(BOT, "INBOX", 1, WAIT).unwrap();
+    home.ok(&["run", "--once"]);
+    assert_eq!(count(&stack, BOT, "INBOX"), 0);
+    assert_eq!(count(&stack, BOT, "Processed"), 3, "the vendor's reply was filed, not held");
+    let shown = home.json(&["case", "show", &case_id]);
+    let vendor = shown["participants"].as_array().unwrap().iter().find(|p| p["address"] == VENDOR).unwrap();
+    assert!(vendor["vfd"]["vendor_aware"].is_string(), "{shown}");
+    assert_eq!(vendor["rm_state"], "received", "{shown}");
+    let relayed = || {
+        stack.fetch_all(REPORTER, "INBOX").unwrap_or_default().into_iter().map(|raw| String::from_utf8_lossy(&raw).into_owned()).find(|text| text.contains("Which firmware build"))
+    };
+    wait_until("the relay in the reporter's INBOX", WAIT, || relayed().is_some(), || home.logs());
+    let relay = relayed().unwrap();
+    assert!(relay.contains("Which firmware build shows the crash?"), "{relay}");
+    assert!(relay.contains("application/pgp-signature"), "signed in cleartext: {relay}");
+    assert!(!relay.contains(VENDOR), "the vendor's address must not reach the reporter: {relay}");
+}
+
+/// A permanent SMTP failure (550 for a recipient Postfix does not know) marks the item failed
+/// and tells the coordinators in the same commit; the notice itself is then delivered.
+#[test]
+fn permanent_smtp_failure_tells_the_coordinators() {
+    const CORA: &str = "cora@example.test";
+    const GHOST: &str = "ghost@example.test";
+    let stack = MailStack::start(&[BOT, CORA]).unwrap();
+    let home = Home::new(&stack);
+    let gpg = common::Gpg::new();
+    gpg.generate(&format!("Cora Coordinator <{CORA}>"));
+    std::fs::write(home.root().join("cora.asc"), gpg.export(CORA)).unwrap();
+    let text = std::fs::read_to_string(home.config()).unwrap()
+        + &format!("\n[[coordinator]]\nname = \"Cora\"\naddress = \"{CORA}\"\ncert_file = \"cora.asc\"\n");
+    std::fs::write(home.config(), text).unwrap();
+
+    // A report from an address with no mailbox: its acknowledgement is refused with 550.
+    let raw = String::from_utf8(report(3)).unwrap().replace(REPORTER, GHOST);
+    stack.send_raw(GHOST, BOT, raw.as_bytes()).unwrap();
+    stack.wait_for(BOT, "INBOX", 1, WAIT).unwrap();
+    home.ok(&["run", "--once"]);
+    let outbox = home.json(&["outbox", "list"]);
+    let items = outbox.as_array().unwrap();
+    let ack = items.iter().find(|item| item["kind"] == "ack").unwrap();
+    assert_eq!(ack["status"], "failed", "{outbox}");
+    assert!(ack["last_error"].as_str().unwrap().contains("550"), "{outbox}");
+    let notice = items.iter().find(|item| item["kind"] == "delivery_failed").unwrap_or_else(|| panic!("no notice: {outbox}"));
+    assert_eq!(notice["to"], CORA, "{outbox}");
+    assert_eq!(items.iter().filter(|item| item["kind"] == "delivery_failed").count(), 1, "{outbox}");
+    assert_eq!(home.json(&["status"])["outbox_failed"], 1);
+
+    home.ok(&["deliver"]);
+    let outbox = home.json(&["outbox", "list"]);
+    let notice = outbox.as_array().unwrap().iter().find(|item| item["kind"] == "delivery_failed").unwrap();
+    assert_eq!(notice["status"], "sent", "{outbox}");
+    gpg.import(&home.root().join("bot-public.asc"));
+    let told = |raw: &Vec<u8>| {
+        let text = String::from_utf8_lossy(raw);
+        let (Some(start), Some(end)) = (text.find("-----BEGIN PGP MESSAGE-----"), text.find("-----END PGP MESSAGE-----")) else { return false };
+        let plain = gpg.ok(&["--decrypt"], &text.as_bytes()[start..end + "-----END PGP MESSAGE-----".len()]);
+        String::from_utf8_lossy(&plain).contains(GHOST)
+    };
+    wait_until("the coordinator's delivery_failed notice", WAIT, || stack.fetch_all(CORA, "INBOX").unwrap_or_default().iter().any(told), || stack.logs());
+
+    // `outbox retry` re-queues the failed item (and only a failed one).
+    let ack_id = ack["id"].to_string();
+    assert!(!home.run(&["outbox", "retry", &notice["id"].to_string()]).status.success(), "a sent item is not retried");
+    assert!(home.ok(&["outbox", "retry", &ack_id]).contains("re-queued"));
+    let outbox = home.json(&["outbox", "list"]);
+    let ack = outbox.as_array().unwrap().iter().find(|item| item["kind"] == "ack").unwrap();
+    assert_eq!(ack["status"], "queued", "{outbox}");
+    assert!(ack["next_attempt"].is_null(), "{outbox}");
 }
 
 /// The embedded default (Maildir + directory) under the long-running daemon: a report dropped

@@ -491,9 +491,11 @@ async fn deliver_item(shared: &Shared, transport: &Transport, mut item: OutboxIt
     let mut retry = None;
     match built {
         Err(error) => {
-            item.status = OutboxStatus::Failed;
-            item.last_error = Some(format!("{error:#}"));
-            error!(error = %format!("{error:#}"), "cannot build message; marked failed");
+            let reason = format!("cannot build the message: {error:#}");
+            error!(error = %reason, "cannot build message; marked failed");
+            shared.with_bot(|bot| bot.delivery_failed(&item, &reason, now))?;
+            shared.deliver.notify_one();
+            return Ok(None);
         }
         Ok(built) => match transport.send(&built.envelope_from, &item.to, &item.message_id, &built.raw).await {
             Ok(()) => {
@@ -516,11 +518,11 @@ async fn deliver_item(shared: &Shared, transport: &Transport, mut item: OutboxIt
                 warn!(error = %message, retry_at = %at, "temporary delivery failure");
             }
             Err(DeliveryError::Permanent(message)) => {
-                // TODO(coordinator notice): tell the coordinators; until then it shows in
-                // `outbox list` and `status`.
-                item.status = OutboxStatus::Failed;
-                item.last_error = Some(message.clone());
                 error!(error = %message, "permanent delivery failure; marked failed");
+                // Marks it failed and queues the coordinators' notice in one commit.
+                shared.with_bot(|bot| bot.delivery_failed(&item, &message, now))?;
+                shared.deliver.notify_one();
+                return Ok(None);
             }
         },
     }

@@ -22,7 +22,7 @@ pub const WITHHELD_NOTE: &str = "withheld: recipient has no usable key";
 ///
 /// A sensitive item for a recipient without a usable key is written as a content-free notice;
 /// it is marked sent (the notice went out) with `last_error` = [`WITHHELD_NOTE`].
-pub fn deliver_to_directory(bot: &Bot, dir: &Path, now: Timestamp) -> anyhow::Result<usize> {
+pub fn deliver_to_directory(bot: &mut Bot, dir: &Path, now: Timestamp) -> anyhow::Result<usize> {
     let mut delivered = 0;
     for mut item in bot.store.outbox()? {
         if item.status != OutboxStatus::Queued || item.next_attempt.is_some_and(|at| at > now) {
@@ -52,8 +52,9 @@ pub fn deliver_to_directory(bot: &Bot, dir: &Path, now: Timestamp) -> anyhow::Re
                 delivered += 1;
             }
             Err(error) => {
-                item.status = OutboxStatus::Failed;
-                item.last_error = Some(format!("{error:#}"));
+                // Marks it failed and tells the coordinators, in one commit.
+                bot.delivery_failed(&item, &format!("cannot build the message: {error:#}"), now)?;
+                continue;
             }
         }
         bot.store.update_outbox(&item)?;
@@ -68,7 +69,7 @@ mod tests {
 
     #[test]
     fn delivers_and_records_withheld_items() {
-        let bot = bot();
+        let mut bot = bot();
         let dir = tempfile::tempdir().unwrap();
         let plain = item();
         let mut secret = item();
@@ -82,7 +83,7 @@ mod tests {
         for it in [&plain, &secret, &broken] {
             bot.store.update_outbox(it).unwrap();
         }
-        assert_eq!(deliver_to_directory(&bot, dir.path(), now()).unwrap(), 2);
+        assert_eq!(deliver_to_directory(&mut bot, dir.path(), now()).unwrap(), 2);
         let stored = bot.store.outbox().unwrap();
         let by_id = |id: u64| stored.iter().find(|it| it.id == id).unwrap().clone();
         assert_eq!(by_id(1).status, OutboxStatus::Sent);
@@ -94,6 +95,36 @@ mod tests {
         assert!(!notice.contains("parse_header") && notice.contains("bot-key.asc"));
         assert!(dir.path().join("out-1.abc@example.org.eml").exists());
         // Nothing is queued any more: a second run writes nothing.
-        assert_eq!(deliver_to_directory(&bot, dir.path(), now()).unwrap(), 0);
+        assert_eq!(deliver_to_directory(&mut bot, dir.path(), now()).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_failure_tells_the_coordinators_once() {
+        let mut bot = bot();
+        bot.policy.coordinators.push(crate::rules::policy::Coordinator {
+            name: "Cora".to_string(),
+            address: "cora@example.org".to_string(),
+            fingerprint: "0123456789ABCDEF0123456789ABCDEF01234567".to_string(),
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let mut broken = item();
+        broken.to = "not an address".to_string();
+        bot.store.update_outbox(&broken).unwrap();
+        assert_eq!(deliver_to_directory(&mut bot, dir.path(), now()).unwrap(), 0);
+        let stored = bot.store.outbox().unwrap();
+        assert_eq!(stored.len(), 2, "{stored:?}");
+        let failed = stored.iter().find(|it| it.message_id == broken.message_id).unwrap();
+        assert_eq!(failed.status, OutboxStatus::Failed);
+        assert!(failed.last_error.as_deref().is_some_and(|error| error.contains("cannot build")), "{stored:?}");
+        let notice = stored.iter().find(|it| it.message_id != broken.message_id).unwrap();
+        assert_eq!((notice.kind.as_str(), notice.to.as_str(), notice.status), ("delivery_failed", "cora@example.org", OutboxStatus::Queued));
+        assert_eq!(notice.case, broken.case);
+        assert!(notice.body.contains("not an address") && notice.body.contains("outbox retry 1"), "{}", notice.body);
+        // The notice itself cannot be encrypted to the (unknown) coordinator key here; whatever
+        // happens to it, no notice about the notice is queued.
+        deliver_to_directory(&mut bot, dir.path(), now()).unwrap();
+        let stored = bot.store.outbox().unwrap();
+        assert_eq!(stored.len(), 2, "{stored:?}");
+        assert!(stored.iter().all(|item| item.status != OutboxStatus::Queued), "{stored:?}");
     }
 }

@@ -65,6 +65,9 @@ pub struct Commit {
     pub tokens: Vec<(String, CaseId, ParticipantId)>,
     /// Outbox items; `id` and `message_id` are assigned in the transaction when empty.
     pub outbox: Vec<OutboxItem>,
+    /// Existing outbox items to replace, by their `id` (delivery bookkeeping that must land
+    /// together with what it causes, e.g. a failure and the coordinators' notice of it).
+    pub outbox_updates: Vec<OutboxItem>,
     /// Held or rejected messages (and suppressed outgoing mail).
     pub held: Vec<HeldItem>,
     /// Small metadata values to set (rate-limit counters, once-only markers).
@@ -189,6 +192,9 @@ impl Store {
             tx.insert(key("msg", &item.message_id), encode(&record))?;
             tx.insert(seq_key("out", item.id), encode(&item))?;
             stored.push(item);
+        }
+        for item in &commit.outbox_updates {
+            tx.insert(seq_key("out", item.id), encode(item))?;
         }
         for held in &commit.held {
             let mut held = held.clone();

@@ -324,6 +324,8 @@ mail_location = maildir:{dir}/mail/%d/%n/Maildir
 mail_privileged_group =
 default_internal_user = dovecot
 default_login_user = dovenull
+# bot+TOKEN@example.test is bot@example.test's INBOX (reply-token addresses)
+recipient_delimiter = +
 lmtp_save_to_detail_mailbox = no
 passdb {{
   driver = passwd-file
@@ -404,6 +406,8 @@ default_transport = error:5.7.1 outbound mail disabled in test stack
 relay_transport = error:5.7.1 outbound mail disabled in test stack
 relayhost =
 virtual_mailbox_domains = {domains}
+# reply tokens: bot+TOKEN@example.test is looked up as bot@example.test
+recipient_delimiter = +
 virtual_mailbox_maps = texthash:{dir}/postfix/vmailbox
 virtual_transport = lmtp:inet:127.0.0.1:{lmtp}
 smtpd_peername_lookup = no
