@@ -42,8 +42,8 @@ pub fn deliver_to_directory(bot: &mut Bot, dir: &Path, now: Timestamp) -> anyhow
                 std::fs::rename(&temporary, &final_path).with_context(|| format!("Cannot rename to {}", final_path.display()))?;
                 item.status = OutboxStatus::Sent;
                 if built.withheld {
-                    // TODO(coordinator notice): tell the coordinators that this item's content was
-                    // withheld; the operator sees it in the outbox record until then.
+                    // The coordinators were told when the item was queued (`key_missing` in the
+                    // pipeline); here the record only notes that the notice went out instead.
                     warn!(message_id = %item.message_id, case = ?item.case, "content withheld: recipient has no usable key");
                     item.last_error = Some(WITHHELD_NOTE.to_string());
                 } else {
