@@ -52,16 +52,21 @@ pub fn render(case: &Case, vuln: &Vulnerability, publisher: &Publisher) -> Value
             })
         })
         .collect();
+    // The advisory itself first (the CSAF document's `self` URL), so a record always has the
+    // reference CVE JSON 5 requires, then the record's references and fix URLs.
+    let mut references = vec![json!({ "url": super::advisory_url(case, publisher), "tags": ["third-party-advisory"] })];
+    references.extend(
+        super::references(case)
+            .into_iter()
+            .filter(|url| vuln.references.contains(url) || vuln.statuses.iter().any(|status| status.url.as_deref() == Some(url)))
+            .map(|url| json!({ "url": url })),
+    );
     let mut cna = json!({
         "providerMetadata": { "orgId": publisher.cna_org_id, "shortName": publisher.cna_short_name },
         "title": vuln.title,
         "descriptions": [{ "lang": "en", "value": description }],
         "affected": affected,
-        "references": super::references(case)
-            .into_iter()
-            .filter(|url| vuln.references.contains(url) || vuln.statuses.iter().any(|status| status.url.as_deref() == Some(url)))
-            .map(|url| json!({ "url": url }))
-            .collect::<Vec<_>>(),
+        "references": references,
     });
     if let Some(object) = cna.as_object_mut() {
         if let Some(cwe) = &vuln.cwe {

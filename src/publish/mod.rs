@@ -133,6 +133,12 @@ pub fn publication_files(case: &Case, publisher: &Publisher, now: crate::model::
     files
 }
 
+/// Where the advisory is published: `<publisher namespace>/advisories/<case id>.json` (the CSAF
+/// `self` reference, and the first reference of every CVE record).
+pub(crate) fn advisory_url(case: &Case, publisher: &Publisher) -> String {
+    format!("{}/advisories/{}.json", publisher.namespace.trim_end_matches('/'), case.id)
+}
+
 /// The vendor's display name.
 pub(crate) fn vendor_name(case: &Case, id: ParticipantId) -> String {
     case.participant(id).and_then(|participant| participant.vendor.clone()).unwrap_or_else(|| format!("vendor {id}"))
