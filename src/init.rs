@@ -63,7 +63,7 @@ pub fn init(dir: &Path, options: &InitOptions<'_>, now: crate::model::Timestamp)
         .replace("@ADDRESS@", options.address)
         .replace("@NAME@", &options.name.replace('"', "'"))
         .replace("@DOMAIN@", options.address.rsplit_once('@').map_or("example.org", |(_, domain)| domain))
-        .replace("@SHORT@", &crate::publish::short_name_of(&options.name))
+        .replace("@SHORT@", &crate::publish::short_name_of(options.name))
         .replace("@PASSPHRASE@\n", passphrase_line);
     std::fs::write(&config, text).context("Cannot write cvdbot.toml")?;
     // Open the store once so the directory is complete and a broken disk shows up now.
