@@ -310,8 +310,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         bail!("unknown format {format:?} (markdown, csaf, cve or json)")
                     };
                     let now = parse_now(now.as_deref())?;
-                    let publisher = crate::publish::Publisher::from_address(&bot.name, &bot.address.plain());
-                    print!("{}", crate::publish::export(&case, format, &publisher, now));
+                    print!("{}", crate::publish::export(&case, format, &bot.publisher, now));
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -512,6 +511,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             // Reads the SMTP password and CA file; connects to nothing.
             let _transport = runtime()?.block_on(async { crate::daemon::transport(&config) })?;
+            if let Some(dir) = config.publication_dir() {
+                if dir.exists() {
+                    anyhow::ensure!(dir.is_dir(), "publication.dir: {} is not a directory", dir.display());
+                }
+                if bot.publisher.cna_org_id == crate::publish::NIL_UUID {
+                    eprintln!(
+                        "warning: publication.cve_assigner_org_id is not set: CVE records written to {} carry the nil UUID \
+                         as assignerOrgId (set your CNA's org UUID, or ignore this if the team is no CNA)",
+                        dir.display()
+                    );
+                }
+            }
+            if config.publication_dir.is_some() {
+                eprintln!("warning: the top-level publication_dir is deprecated: move it to [publication] dir");
+            }
             println!("config ok: bot {} key {}", bot.address.plain(), bot.bot_key.fingerprint());
             Ok(ExitCode::SUCCESS)
         }

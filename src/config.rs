@@ -61,10 +61,13 @@ pub struct Config {
     /// A directory of templates overriding the built-in ones, if any.
     #[serde(default)]
     pub templates_dir: Option<PathBuf>,
-    /// Where published advisories (Markdown, CSAF, CVE records, public JSON) are written at the
-    /// embargo end or on `/publish`; none (the default) means they are not written.
+    /// Deprecated alias of `[publication] dir` (kept so existing configs still load; setting
+    /// both is an error). Use [`Config::publication_dir`] to read the effective value.
     #[serde(default)]
     pub publication_dir: Option<PathBuf>,
+    /// Publication: where advisories are written and who publishes them (CSAF/CVE metadata).
+    #[serde(default)]
+    pub publication: PublicationConfig,
     /// The directory this config was loaded from (not a key in the file).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -227,6 +230,26 @@ impl Default for OutboundConfig {
     }
 }
 
+/// `[publication]`: every key is optional.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PublicationConfig {
+    /// Where published advisories (Markdown, CSAF, CVE records, public JSON) are written at the
+    /// embargo end or on `/publish`; none (the default) means they are not written.
+    pub dir: Option<PathBuf>,
+    /// CSAF `document.publisher.name`; default `bot.name`.
+    pub publisher_name: Option<String>,
+    /// CSAF `document.publisher.namespace` (a URL of the publishing organisation); default
+    /// `https://<domain of bot.address>`.
+    pub publisher_namespace: Option<String>,
+    /// The CNA's organisation UUID (CVE `assignerOrgId`, `providerMetadata.orgId`); default the
+    /// nil UUID, which `check-config` warns about when CVE records are published.
+    pub cve_assigner_org_id: Option<String>,
+    /// The CNA's short name (CVE `assignerShortName`, `providerMetadata.shortName`; 2–32 of
+    /// `A-Z a-z 0-9 - _`); default the publisher name with other characters replaced by `_`.
+    pub cve_assigner_short_name: Option<String>,
+}
+
 /// `[[coordinator]]`
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -357,12 +380,59 @@ impl Config {
         if self.delivery.retry_initial_seconds == 0 || self.delivery.retry_max_seconds < self.delivery.retry_initial_seconds {
             return Err(invalid("delivery.retry_initial_seconds", "must be at least 1 and at most delivery.retry_max_seconds"));
         }
+        if self.publication_dir.is_some() && self.publication.dir.is_some() {
+            return Err(invalid("publication_dir", "deprecated alias of [publication] dir: set only one of them"));
+        }
+        let publication = &self.publication;
+        if publication.publisher_name.as_deref().is_some_and(|name| name.trim().is_empty()) {
+            return Err(invalid("publication.publisher_name", "must not be empty"));
+        }
+        if let Some(namespace) = &publication.publisher_namespace
+            && !crate::publish::is_namespace_url(namespace)
+        {
+            return Err(invalid("publication.publisher_namespace", "must be an http(s) URL like https://example.org"));
+        }
+        if let Some(org_id) = &publication.cve_assigner_org_id
+            && !crate::publish::is_uuid(org_id)
+        {
+            return Err(invalid("publication.cve_assigner_org_id", "must be a UUID (8-4-4-4-12 hex digits)"));
+        }
+        if let Some(short_name) = &publication.cve_assigner_short_name
+            && !crate::publish::is_short_name(short_name)
+        {
+            return Err(invalid("publication.cve_assigner_short_name", "must be 2 to 32 of A-Z, a-z, 0-9, - and _"));
+        }
         for (index, coordinator) in self.coordinators.iter().enumerate() {
             if crate::thread::BotAddress::parse(&coordinator.address).is_none() {
                 return Err(invalid(&format!("coordinator[{index}].address"), "not a mail address"));
             }
         }
         Ok(())
+    }
+
+    /// The publication directory (`[publication] dir`, or the deprecated top-level
+    /// `publication_dir`), resolved against the config file's directory.
+    pub fn publication_dir(&self) -> Option<PathBuf> {
+        self.publication.dir.as_ref().or(self.publication_dir.as_ref()).map(|dir| self.path(dir))
+    }
+
+    /// Who publishes: `[publication]` keys over defaults derived from `[bot]`.
+    pub fn publisher(&self) -> crate::publish::Publisher {
+        let publication = &self.publication;
+        let mut publisher = crate::publish::Publisher::from_address(
+            publication.publisher_name.as_deref().unwrap_or(&self.bot.name),
+            &self.bot.address,
+        );
+        if let Some(namespace) = &publication.publisher_namespace {
+            publisher.namespace = namespace.clone();
+        }
+        if let Some(org_id) = &publication.cve_assigner_org_id {
+            publisher.cna_org_id = org_id.to_ascii_lowercase();
+        }
+        if let Some(short_name) = &publication.cve_assigner_short_name {
+            publisher.cna_short_name = short_name.clone();
+        }
+        publisher
     }
 
     /// Resolves a path from the config against the config file's directory.
@@ -399,13 +469,13 @@ mod tests {
 
     #[test]
     fn every_documented_key_parses() {
-        // Uncomment every `# key = value` line of example.toml's IMAP and SMTP tables.
+        // Uncomment every `# key = value` line of example.toml's IMAP, SMTP and publication tables.
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/example.toml");
         let text = std::fs::read_to_string(path).unwrap();
         let mut out = String::new();
         let mut inside = false;
         for line in text.lines() {
-            if line.starts_with("# [intake.imap]") || line.starts_with("# [delivery.smtp]") {
+            if line.starts_with("# [intake.imap]") || line.starts_with("# [delivery.smtp]") || line == "[publication]" {
                 inside = true;
                 out.push_str(line.trim_start_matches("# "));
             } else if inside && line.starts_with("# ") && line.contains(" = ") {
@@ -419,8 +489,10 @@ mod tests {
         let out = out.replace("maildir = \"/var/mail/security\"", "").replace("directory = \"/var/spool/cvdbot/outbox\"", "");
         let config = Config::parse(&out).unwrap_or_else(|error| panic!("{error}\n{out}"));
         config.validate().unwrap();
-        assert_eq!(config.intake.imap.unwrap().processed_folder, "Processed");
-        assert_eq!(config.delivery.smtp.unwrap().helo_name.as_deref(), Some("bot.example.org"));
+        assert_eq!(config.intake.imap.as_ref().unwrap().processed_folder, "Processed");
+        assert_eq!(config.delivery.smtp.as_ref().unwrap().helo_name.as_deref(), Some("bot.example.org"));
+        assert_eq!(config.publication_dir(), Some(PathBuf::from("/var/lib/cvdbot/published")));
+        assert_eq!(config.publisher().cna_short_name, "Example_PSIRT");
     }
 
     #[test]
@@ -447,6 +519,53 @@ mod tests {
         let nopass = format!("{base}[intake.imap]\nhost='h'\nuser='u'\n[delivery]\ndirectory='o'\n");
         let error = Config::parse(&nopass).unwrap().validate().unwrap_err();
         assert!(error.to_string().contains("intake.imap.password_file"), "{error}");
+    }
+
+    #[test]
+    fn publication_section_and_its_old_alias() {
+        let base = "[bot]\naddress='security@cert.example'\nname='CERT Example'\nstate_dir='s'\nkey_file='k'\n[intake]\nmaildir='m'\n[delivery]\ndirectory='o'\n";
+        let config = Config::parse(base).unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.publication_dir(), None);
+        let publisher = config.publisher();
+        assert_eq!(publisher.name, "CERT Example");
+        assert_eq!(publisher.namespace, "https://cert.example");
+        assert_eq!(publisher.cna_org_id, crate::publish::NIL_UUID);
+        assert_eq!(publisher.cna_short_name, "CERT_Example");
+
+        let old = format!("publication_dir='pub'\n{base}");
+        let config = Config::parse(&old).unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.publication_dir(), Some(PathBuf::from("pub")));
+
+        let new = format!(
+            "{base}[publication]\ndir='out'\npublisher_name='Example CERT'\npublisher_namespace='https://www.cert.example/'\n\
+             cve_assigner_org_id='6DDA929C-BB02-4F4C-8A7E-2B7E2AF3B1E5'\ncve_assigner_short_name='excert'\n"
+        );
+        let config = Config::parse(&new).unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.publication_dir(), Some(PathBuf::from("out")));
+        let publisher = config.publisher();
+        assert_eq!(
+            (publisher.name.as_str(), publisher.namespace.as_str(), publisher.cna_org_id.as_str(), publisher.cna_short_name.as_str()),
+            ("Example CERT", "https://www.cert.example/", "6dda929c-bb02-4f4c-8a7e-2b7e2af3b1e5", "excert")
+        );
+
+        let both = format!("publication_dir='pub'\n{base}[publication]\ndir='out'\n");
+        let error = Config::parse(&both).unwrap().validate().unwrap_err();
+        assert!(error.to_string().contains("publication_dir"), "{error}");
+        for (key, value) in [
+            ("publisher_namespace", "cert.example"),
+            ("cve_assigner_org_id", "not-a-uuid"),
+            ("cve_assigner_short_name", "CERT Example"),
+            ("publisher_name", " "),
+        ] {
+            let text = format!("{base}[publication]\n{key}='{value}'\n");
+            let error = Config::parse(&text).unwrap().validate().unwrap_err();
+            assert!(error.to_string().contains(&format!("publication.{key}")), "{error}");
+        }
+        let error = Config::parse(&format!("{base}[publication]\ndirectory='x'\n")).unwrap_err();
+        assert!(error.contains("directory"), "{error}");
     }
 
     #[test]

@@ -62,6 +62,8 @@ pub fn init(dir: &Path, options: &InitOptions<'_>, now: crate::model::Timestamp)
     let text = CONFIG_TEMPLATE
         .replace("@ADDRESS@", options.address)
         .replace("@NAME@", &options.name.replace('"', "'"))
+        .replace("@DOMAIN@", options.address.rsplit_once('@').map_or("example.org", |(_, domain)| domain))
+        .replace("@SHORT@", &crate::publish::short_name_of(options.name))
         .replace("@PASSPHRASE@\n", passphrase_line);
     std::fs::write(&config, text).context("Cannot write cvdbot.toml")?;
     // Open the store once so the directory is complete and a broken disk shows up now.
@@ -94,7 +96,6 @@ const CONFIG_TEMPLATE: &str = r#"# cvdbot configuration (made by `cvdbot init`).
 
 # Override the built-in mail templates with files <kind>.txt from this directory.
 # templates_dir = "templates"
-# publication_dir = "published"   # advisories written here at the embargo end or on /publish
 
 [bot]
 # The security alias. Replies come back to reply-token addresses local+TOKEN@domain,
@@ -172,6 +173,14 @@ directory = "outbox"
 # ack_interval_seconds = 3600   # at most one acknowledgement per sender in this many seconds
 # max_per_case_per_day = 50     # bot messages per case per UTC day; the excess is held for the digest
 
+# Publication; every key is optional and shows its default.
+[publication]
+# dir = "published"                    # advisories (Markdown, CSAF, CVE, JSON) written here at the embargo end or on /publish; unset: not written
+# publisher_name = "@NAME@"            # CSAF document.publisher.name (default bot.name)
+# publisher_namespace = "https://@DOMAIN@"   # CSAF publisher namespace URL (default https://<bot.address domain>)
+# cve_assigner_org_id = "00000000-0000-0000-0000-000000000000"   # your CNA's org UUID (CVE assignerOrgId); check-config warns about the nil UUID
+# cve_assigner_short_name = "@SHORT@"   # CVE assignerShortName: 2-32 of A-Z a-z 0-9 - _ (default publisher_name with other characters as _)
+
 # Coordinators steer cases with signed commands. Only a valid signature by one of these
 # certificates grants coordinator authority; the From: header never does.
 # [[coordinator]]
@@ -180,3 +189,35 @@ directory = "outbox"
 # cert_file = "alice.asc"
 
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::CONFIG_TEMPLATE;
+
+    /// The template parses, and so does its `[publication]` table with every key uncommented.
+    #[test]
+    fn template_and_its_publication_keys_parse() {
+        let text = CONFIG_TEMPLATE
+            .replace("@ADDRESS@", "security@cert.example")
+            .replace("@NAME@", "CERT Example")
+            .replace("@DOMAIN@", "cert.example")
+            .replace("@SHORT@", "CERT_Example")
+            .replace("@PASSPHRASE@\n", "");
+        let config = crate::config::Config::parse(&text).unwrap();
+        config.validate().unwrap();
+        assert_eq!(config.publication_dir(), None);
+        let mut inside = false;
+        let mut out = String::new();
+        for line in text.lines() {
+            inside = line == "[publication]" || (inside && !line.is_empty());
+            out.push_str(if inside { line.trim_start_matches("# ") } else { line });
+            out.push('\n');
+        }
+        let config = crate::config::Config::parse(&out).unwrap_or_else(|error| panic!("{error}\n{out}"));
+        config.validate().unwrap();
+        let publisher = config.publisher();
+        assert_eq!((publisher.name.as_str(), publisher.namespace.as_str()), ("CERT Example", "https://cert.example"));
+        assert_eq!(publisher.cna_short_name, "CERT_Example");
+        assert!(config.publication_dir().unwrap().ends_with("published"));
+    }
+}

@@ -82,6 +82,8 @@ pub struct Bot {
     pub outbound: OutboundConfig,
     /// Where published advisories are written (none: not written).
     pub publication_dir: Option<std::path::PathBuf>,
+    /// Who publishes (CSAF publisher, CVE CNA), from `[publication]`.
+    pub publisher: crate::publish::Publisher,
 }
 
 impl Bot {
@@ -144,7 +146,8 @@ impl Bot {
             templates,
             max_message_size: config.bot.max_message_size,
             outbound: config.outbound.clone(),
-            publication_dir: config.publication_dir.as_ref().map(|dir| config.path(dir)),
+            publication_dir: config.publication_dir(),
+            publisher: config.publisher(),
         })
     }
 
@@ -152,6 +155,7 @@ impl Bot {
     pub fn ephemeral(address: &str, now: Timestamp) -> anyhow::Result<Bot> {
         let address = BotAddress::parse(address).context("Invalid bot address")?;
         let bot_key = BotKey::generate(&format!("cvdbot <{}>", address.plain()), crate::clock::to_system_time(now))?;
+        let publisher = crate::publish::Publisher::from_address("cvdbot", &address.plain());
         Ok(Bot {
             store: Store::temporary(&address.domain)?,
             bot_key,
@@ -164,6 +168,7 @@ impl Bot {
             max_message_size: 25 * 1024 * 1024,
             outbound: OutboundConfig::default(),
             publication_dir: None,
+            publisher,
         })
     }
 
@@ -458,12 +463,11 @@ impl Bot {
     /// Runs after the commit; a failure is logged and `case export` can redo it by hand.
     fn write_publication(&self, case: &Case, revision: u32, now: Timestamp) {
         let Some(dir) = &self.publication_dir else { return };
-        let publisher = crate::publish::Publisher::from_address(&self.name, &self.address.plain());
         if let Err(error) = std::fs::create_dir_all(dir) {
             warn!(case = %case.id, dir = %dir.display(), %error, "cannot create the publication directory");
             return;
         }
-        for (name, text) in crate::publish::publication_files(case, &publisher, now) {
+        for (name, text) in crate::publish::publication_files(case, &self.publisher, now) {
             let path = dir.join(&name);
             let temporary = dir.join(format!(".{name}.tmp"));
             let written = std::fs::write(&temporary, text).and_then(|()| std::fs::rename(&temporary, &path));

@@ -367,3 +367,28 @@ fn the_shell_writes_the_publication_directory_only_at_the_embargo_end() {
     let kinds: Vec<String> = bot.store.outbox().unwrap().iter().map(|item| item.kind.clone()).collect();
     assert_eq!(kinds.iter().filter(|kind| *kind == "published").count(), 3, "{kinds:?}");
 }
+
+#[test]
+fn configured_publisher_reaches_csaf_and_cve() {
+    let run = scenario();
+    let now = run.case.embargo_end.unwrap();
+    let publisher = Publisher {
+        name: "Example CERT".to_string(),
+        namespace: "https://www.cert.example".to_string(),
+        cna_org_id: "6dda929c-bb02-4f4c-8a7e-2b7e2af3b1e5".to_string(),
+        cna_short_name: "excert".to_string(),
+    };
+    let document = csaf::render(&run.case, &publisher, now);
+    assert_eq!(document["document"]["publisher"]["name"], "Example CERT");
+    assert_eq!(document["document"]["publisher"]["namespace"], "https://www.cert.example");
+    assert_eq!(csaf::check_csaf(&document), Vec::<String>::new());
+    let record = cve::render_all(&run.case, &publisher).remove(0);
+    assert_eq!(record["cveMetadata"]["assignerOrgId"], "6dda929c-bb02-4f4c-8a7e-2b7e2af3b1e5");
+    assert_eq!(record["cveMetadata"]["assignerShortName"], "excert");
+    assert_eq!(record["containers"]["cna"]["providerMetadata"]["orgId"], "6dda929c-bb02-4f4c-8a7e-2b7e2af3b1e5");
+    assert_eq!(record["containers"]["cna"]["providerMetadata"]["shortName"], "excert");
+    assert_eq!(cve::check_cve(&record), Vec::<String>::new());
+    let mut bad = record.clone();
+    bad["cveMetadata"]["assignerShortName"] = "Example CERT".into();
+    assert!(cve::check_cve(&bad).iter().any(|error| error.contains("assignerShortName")));
+}

@@ -173,7 +173,7 @@ pub fn render(case: &Case, publisher: &Publisher, now: Timestamp) -> Value {
     let mut document_references = vec![json!({
         "category": "self",
         "summary": "This advisory",
-        "url": format!("{}/advisories/{}.json", publisher.namespace.trim_end_matches('/'), case.id),
+        "url": super::advisory_url(case, publisher),
     })];
     document_references.extend(references(case).into_iter().map(|url| json!({ "category": "external", "summary": "Reference", "url": url })));
     let summary_note = format!(

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::model::{Case, VulnStatus, Vulnerability};
 
 use super::csaf::{is_cve_id, is_cwe_id};
-use super::{Publisher, cvss, products_of, vendor_name};
+use super::{Publisher, cvss, is_short_name, is_uuid, products_of, vendor_name};
 
 /// One record per vulnerability that has a CVE id, in number order.
 pub fn render_all(case: &Case, publisher: &Publisher) -> Vec<Value> {
@@ -52,16 +52,21 @@ pub fn render(case: &Case, vuln: &Vulnerability, publisher: &Publisher) -> Value
             })
         })
         .collect();
+    // The advisory itself first (the CSAF document's `self` URL), so a record always has the
+    // reference CVE JSON 5 requires, then the record's references and fix URLs.
+    let mut references = vec![json!({ "url": super::advisory_url(case, publisher), "tags": ["third-party-advisory"] })];
+    references.extend(
+        super::references(case)
+            .into_iter()
+            .filter(|url| vuln.references.contains(url) || vuln.statuses.iter().any(|status| status.url.as_deref() == Some(url)))
+            .map(|url| json!({ "url": url })),
+    );
     let mut cna = json!({
-        "providerMetadata": { "orgId": publisher.cna_org_id, "shortName": publisher.name },
+        "providerMetadata": { "orgId": publisher.cna_org_id, "shortName": publisher.cna_short_name },
         "title": vuln.title,
         "descriptions": [{ "lang": "en", "value": description }],
         "affected": affected,
-        "references": super::references(case)
-            .into_iter()
-            .filter(|url| vuln.references.contains(url) || vuln.statuses.iter().any(|status| status.url.as_deref() == Some(url)))
-            .map(|url| json!({ "url": url }))
-            .collect::<Vec<_>>(),
+        "references": references,
     });
     if let Some(object) = cna.as_object_mut() {
         if let Some(cwe) = &vuln.cwe {
@@ -93,7 +98,7 @@ pub fn render(case: &Case, vuln: &Vulnerability, publisher: &Publisher) -> Value
     let mut metadata = json!({
         "cveId": vuln.cve,
         "assignerOrgId": publisher.cna_org_id,
-        "assignerShortName": publisher.name,
+        "assignerShortName": publisher.cna_short_name,
         "state": "PUBLISHED",
     });
     if let (Some(at), Some(object)) = (publication.published, metadata.as_object_mut()) {
@@ -105,11 +110,6 @@ pub fn render(case: &Case, vuln: &Vulnerability, publisher: &Publisher) -> Value
         "cveMetadata": metadata,
         "containers": { "cna": cna },
     })
-}
-
-fn is_uuid(text: &str) -> bool {
-    let groups: Vec<&str> = text.split('-').collect();
-    groups.iter().map(|group| group.len()).eq([8, 4, 4, 4, 12]) && groups.iter().all(|group| group.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// Checks a CVE JSON 5 (published) record for required fields; empty when fine.
@@ -127,6 +127,11 @@ pub fn check_cve(record: &Value) -> Vec<String> {
     }
     if metadata["assignerOrgId"].as_str().is_none_or(|id| !is_uuid(id)) {
         errors.push("/cveMetadata/assignerOrgId is required and must be a UUID".to_string());
+    }
+    if let Some(short_name) = metadata["assignerShortName"].as_str()
+        && !is_short_name(short_name)
+    {
+        errors.push("/cveMetadata/assignerShortName must be 2 to 32 of A-Z, a-z, 0-9, - and _".to_string());
     }
     if metadata["state"] != "PUBLISHED" {
         errors.push("/cveMetadata/state must be \"PUBLISHED\" for a published record".to_string());

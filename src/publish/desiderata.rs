@@ -219,6 +219,7 @@ pub fn report_json(cases: &[&Case]) -> Value {
     };
     json!({
         "cases": cases.len(),
+        "case_ids": cases.iter().map(|case| case.id.as_str()).collect::<Vec<_>>(),
         "desiderata": counts.iter().map(|(label, [satisfied, violated, pending])| json!({
             "ordering": label, "satisfied": satisfied, "violated": violated, "pending": pending,
         })).collect::<Vec<_>>(),

@@ -17,24 +17,66 @@ use crate::model::{Case, ParticipantId, ProductRange, Role, Vulnerability};
 /// Who publishes: the CSAF publisher and the CVE CNA.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Publisher {
-    /// Display name (CSAF `publisher.name`, CVE `assignerShortName`).
+    /// Display name (CSAF `publisher.name`).
     pub name: String,
     /// CSAF `publisher.namespace`: a URL of the publishing organisation.
     pub namespace: String,
     /// The CNA's org UUID (CVE `assignerOrgId`); the nil UUID when the team is no CNA.
     pub cna_org_id: String,
+    /// The CNA's short name (CVE `assignerShortName`, `providerMetadata.shortName`).
+    pub cna_short_name: String,
 }
 
+/// The nil UUID: the default CVE assigner org id of a team that is no CNA.
+pub const NIL_UUID: &str = "00000000-0000-0000-0000-000000000000";
+
 impl Publisher {
-    /// A publisher named `name` whose namespace is `https://<domain of address>`.
+    /// A publisher named `name` whose namespace is `https://<domain of address>`, with the nil
+    /// CNA org id and a short name made of `name` (see [`short_name_of`]).
     pub fn from_address(name: &str, address: &str) -> Publisher {
         let domain = address.rsplit_once('@').map_or(address, |(_, domain)| domain);
         Publisher {
             name: name.to_string(),
             namespace: format!("https://{domain}"),
-            cna_org_id: "00000000-0000-0000-0000-000000000000".to_string(),
+            cna_org_id: NIL_UUID.to_string(),
+            cna_short_name: short_name_of(name),
         }
     }
+}
+
+/// A CVE short name (2–32 of `A-Z a-z 0-9 - _`) made of a display name: other characters become
+/// `_`, cut at 32, padded with `_` to 2.
+pub fn short_name_of(name: &str) -> String {
+    let mut short: String = name
+        .trim()
+        .chars()
+        .map(|character| if character.is_ascii_alphanumeric() || character == '-' { character } else { '_' })
+        .take(32)
+        .collect();
+    while short.len() < 2 {
+        short.push('_');
+    }
+    short
+}
+
+/// Whether `text` is a valid CVE short name: 2–32 of `A-Z a-z 0-9 - _`.
+pub fn is_short_name(text: &str) -> bool {
+    (2..=32).contains(&text.len()) && text.chars().all(|character| character.is_ascii_alphanumeric() || matches!(character, '-' | '_'))
+}
+
+/// Whether `text` is a UUID (8-4-4-4-12 hex digits).
+pub fn is_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.iter().map(|group| group.len()).eq([8, 4, 4, 4, 12]) && groups.iter().all(|group| group.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// Whether `text` can be a CSAF publisher namespace: an http(s) URL with a host.
+pub fn is_namespace_url(text: &str) -> bool {
+    let rest = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://"));
+    rest.is_some_and(|rest| {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        !host.is_empty() && !text.chars().any(char::is_whitespace)
+    })
 }
 
 /// The output formats of `case export`.
@@ -89,6 +131,12 @@ pub fn publication_files(case: &Case, publisher: &Publisher, now: crate::model::
         files.push((format!("{cve_id}.json"), pretty(&record)));
     }
     files
+}
+
+/// Where the advisory is published: `<publisher namespace>/advisories/<case id>.json` (the CSAF
+/// `self` reference, and the first reference of every CVE record).
+pub(crate) fn advisory_url(case: &Case, publisher: &Publisher) -> String {
+    format!("{}/advisories/{}.json", publisher.namespace.trim_end_matches('/'), case.id)
 }
 
 /// The vendor's display name.

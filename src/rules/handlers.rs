@@ -298,25 +298,34 @@ const HELP_COORDINATOR: &[(&str, &str)] = &[
     ("/merge CASE-ID", "this report is a duplicate: it joins CASE-ID"),
     ("/note TEXT", "internal note, never relayed"),
     ("/to vendors|reporter|all|VENDOR", "where the free text of this message goes"),
-    ("/publish", "publish the advisory"),
+    ("/vuln add TITLE", "add a vulnerability record (numbered #1, #2, ...)"),
+    ("/vuln N cve CVE-YYYY-NNNN", "the CVE id of record N"),
+    ("/vuln N cwe CWE-79", "the weakness (CWE) of record N"),
+    ("/vuln N cvss VECTOR", "CVSS 3.1 or 4.0 vector of record N (validated, 3.x base score computed)"),
+    ("/vuln N product \"NAME\" versions \"<2.4.1\" [vendor \"VENDOR\"]", "an affected product range of record N"),
+    ("/vuln N description TEXT", "the public description of record N"),
+    ("/vuln N reference URL", "a public reference of record N"),
+    ("/draft", "send the advisory draft, encrypted, to every engaged participant for review"),
+    ("/publish", "publish the advisory now: writes the outputs and notifies every engaged participant"),
 ];
 const HELP_VENDOR: &[(&str, &str)] = &[
     ("/ack", "you received the report (RM received, V)"),
     ("/accept", "you are working on it (RM accepted)"),
-    ("/affected", "your products are affected"),
-    ("/not-affected", "your products are not affected"),
-    ("/fixed [VERSION or URL]", "a fix is ready (F)"),
+    ("/affected [#N]", "your products are affected (by record #N; default all records)"),
+    ("/not-affected [#N]", "your products are not affected (by record #N; default all records)"),
+    ("/fixed [#N] [VERSION] [URL]", "a fix is ready (F): the fixed version and where to get it"),
     ("/deployed", "the fix is deployed (D)"),
     ("/decline REASON", "you will not act on this report"),
     ("/embargo request DATE REASON", "ask the coordinators for a later embargo end"),
     ("/embargo accept | /embargo decline", "answer an embargo invitation"),
-    ("/statement TEXT", "your statement for the advisory"),
+    ("/statement TEXT", "your statement for the advisory (replaces an earlier one)"),
 ];
 const HELP_REPORTER: &[(&str, &str)] = &[
     ("/public URL", "the vulnerability is public: ends the embargo"),
     ("/exploited URL", "an exploit is public: ends the embargo"),
     ("/withdraw", "withdraw your report; the coordinators are told"),
     ("/share-identity", "show your name and address to vendors"),
+    ("/credit \"NAME\"", "consent to be credited in the advisory under NAME (never by address)"),
 ];
 
 fn help_text(authority: &Authority) -> String {
@@ -1133,5 +1142,23 @@ pub(crate) fn merged(
     let to = ctx.with_role(Role::Coordinator);
     for coordinator in to {
         ctx.send(coordinator, MailKind::SecondReport, None, report_message_id, vec![("merged_from", from_case.to_string())]);
+    }
+}
+
+#[cfg(test)]
+mod help_tests {
+    use super::*;
+
+    /// Every command a role may run is listed in that role's help.
+    #[test]
+    fn every_command_is_in_the_help() {
+        let listed = |lines: &[(&str, &str)], name: &str| {
+            lines.iter().any(|(command, _)| command.split(['|', ' ']).any(|word| word.trim() == format!("/{name}")))
+        };
+        for (commands, lines) in [(COORDINATOR_COMMANDS, HELP_COORDINATOR), (VENDOR_COMMANDS, HELP_VENDOR), (REPORTER_COMMANDS, HELP_REPORTER)] {
+            for name in commands {
+                assert!(listed(lines, name), "/{name} is missing from the help");
+            }
+        }
     }
 }

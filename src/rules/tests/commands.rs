@@ -93,20 +93,21 @@ fn help_documents_each_roles_commands() {
         sends(decision).iter().find(|outgoing| outgoing.kind == MailKind::Help).unwrap().vars[0].1.clone()
     };
     let coordinator = help(&coord(&case, "/help", "2026-01-07T10:00:00Z", &policy));
-    for command in ["/accept", "/invalid", "/defer", "/close", "/vendor add NAME <ADDRESS> [FINGERPRINT]", "/embargo extend", "/embargo deny", "/embargo end", "/public URL", "/exploited URL", "/attacks URL", "/merge", "/note", "/publish", "/status", "/help"] {
+    for command in ["/accept", "/invalid", "/defer", "/close", "/vendor add NAME <ADDRESS> [FINGERPRINT]", "/embargo extend", "/embargo deny", "/embargo end", "/public URL", "/exploited URL", "/attacks URL", "/merge", "/note", "/publish", "/status", "/help", "/vuln add TITLE", "/vuln N cve", "/vuln N cwe", "/vuln N cvss", "/vuln N product", "/vuln N description", "/vuln N reference", "/draft"] {
         assert!(coordinator.contains(command), "coordinator help lacks {command}:\n{coordinator}");
     }
     assert!(!coordinator.contains("/withdraw"));
     let vendor = help(&acme(&case, "/help", "2026-01-07T10:00:00Z", &policy));
-    for command in ["/ack", "/accept", "/affected", "/not-affected", "/fixed", "/deployed", "/decline", "/embargo request", "/statement", "/status"] {
+    for command in ["/ack", "/accept", "/affected", "/not-affected", "/fixed", "/deployed", "/decline", "/embargo request", "/statement", "/status", "/affected [#N]", "/not-affected [#N]", "/fixed [#N] [VERSION] [URL]"] {
         assert!(vendor.contains(command), "vendor help lacks {command}:\n{vendor}");
     }
     assert!(!vendor.contains("/merge"));
     let reporter_help = help(&reporter(&case, "/help", "2026-01-07T10:00:00Z", &policy));
-    for command in ["/public", "/exploited", "/withdraw", "/share-identity", "/status"] {
+    for command in ["/public", "/exploited", "/withdraw", "/share-identity", "/status", "/credit \"NAME\""] {
         assert!(reporter_help.contains(command), "reporter help lacks {command}:\n{reporter_help}");
     }
     assert!(!reporter_help.contains("/merge"));
+    assert!(!reporter_help.contains("/vuln") && !vendor.contains("/vuln") && !vendor.contains("/credit"));
 }
 
 #[test]
