@@ -38,12 +38,27 @@ pub enum Verdict {
     NewCase(CaseId),
     /// Threaded into an existing case.
     AddedTo(CaseId),
-    /// Seen before; nothing changed.
-    Duplicate,
+    /// Seen before; nothing changed. `first` is the verdict of the first processing, so a
+    /// mailbox driver can file a redelivered held message with the held ones.
+    Duplicate {
+        /// The first verdict, as displayed (`new case …`, `held: …`).
+        first: String,
+    },
     /// Kept for a coordinator.
     Held(String),
     /// Unusable; kept for the record.
     Rejected(String),
+}
+
+impl Verdict {
+    /// Held or rejected, now or when first processed (for a duplicate).
+    pub fn is_held(&self) -> bool {
+        match self {
+            Verdict::Held(_) | Verdict::Rejected(_) => true,
+            Verdict::Duplicate { first } => first.starts_with("held") || first.starts_with("rejected"),
+            Verdict::NewCase(_) | Verdict::AddedTo(_) => false,
+        }
+    }
 }
 
 impl fmt::Display for Verdict {
@@ -51,7 +66,7 @@ impl fmt::Display for Verdict {
         match self {
             Verdict::NewCase(id) => write!(formatter, "new case {id}"),
             Verdict::AddedTo(id) => write!(formatter, "added to {id}"),
-            Verdict::Duplicate => formatter.write_str("duplicate"),
+            Verdict::Duplicate { .. } => formatter.write_str("duplicate"),
             Verdict::Held(reason) => write!(formatter, "held: {reason}"),
             Verdict::Rejected(reason) => write!(formatter, "rejected: {reason}"),
         }
@@ -217,8 +232,8 @@ impl Bot {
         // A cheap dedup check first, so a redelivered message costs no decryption. The commit
         // checks again inside the transaction, which is what makes it safe.
         let quick_key = if raw.len() <= self.max_message_size { intake::parse::parse_outer(raw) } else { None };
-        if self.store.seen(&intake::dedup_key(raw, quick_key.as_ref()))?.is_some() {
-            return Ok(Verdict::Duplicate);
+        if let Some(first) = self.store.seen(&intake::dedup_key(raw, quick_key.as_ref()))? {
+            return Ok(Verdict::Duplicate { first });
         }
         let outcome = match intake::read(raw, &context, now) {
             Intake::Mail(readable) => self.process_readable(*readable, raw, now),
@@ -230,7 +245,7 @@ impl Bot {
             }
         };
         match outcome {
-            Err(StoreError::Duplicate(_)) => Ok(Verdict::Duplicate),
+            Err(StoreError::Duplicate(first)) => Ok(Verdict::Duplicate { first }),
             other => other,
         }
     }
@@ -794,3 +809,22 @@ fn load_directory(config: &Config, path: &std::path::Path, keyring: &mut Keyring
     Ok(vendors)
 }
 
+
+#[cfg(test)]
+mod duplicate_tests {
+    use super::*;
+
+    #[test]
+    fn a_duplicate_remembers_whether_it_was_held() {
+        let now = Timestamp::parse_rfc3339("2026-11-23T12:00:00Z").unwrap();
+        let mut bot = Bot::ephemeral("security@example.org", now).unwrap();
+        let empty = b"From: a@b.test\r\nMessage-ID: <e@b.test>\r\nSubject: x\r\n\r\n";
+        assert!(matches!(bot.process(empty, now).unwrap(), Verdict::Held(_)));
+        let again = bot.process(empty, now).unwrap();
+        assert!(matches!(again, Verdict::Duplicate { .. }) && again.is_held(), "{again:?}");
+        let report = b"From: a@b.test\r\nMessage-ID: <r@b.test>\r\nSubject: x\r\n\r\nA bug.\r\n";
+        assert!(matches!(bot.process(report, now).unwrap(), Verdict::NewCase(_)));
+        let again = bot.process(report, now).unwrap();
+        assert!(matches!(again, Verdict::Duplicate { .. }) && !again.is_held(), "{again:?}");
+    }
+}

@@ -346,10 +346,7 @@ async fn imap_session(
         let empty = batch.is_empty();
         for (uid, raw) in batch {
             let verdict = process_one(shared, &raw)?;
-            let folder = match verdict {
-                Verdict::Held(_) | Verdict::Rejected(_) => &settings.held_folder,
-                _ => &settings.processed_folder,
-            };
+            let folder = if verdict.is_held() { &settings.held_folder } else { &settings.processed_folder };
             // Only now, after the commit, does the mail leave the inbox.
             source.move_to(uid, folder).await?;
             last_uid = uid;
