@@ -124,32 +124,7 @@ impl Bot {
         let address = BotAddress::parse(&config.bot.address).context("Invalid bot.address")?;
         let store = Store::open(&state_dir.join("store"), &address.domain)
             .with_context(|| format!("Cannot open store in {}", state_dir.display()))?;
-        let mut keyring = Keyring::new();
-        let mut coordinators = Vec::new();
-        for coordinator in &config.coordinators {
-            let path = config.path(&coordinator.cert_file);
-            let bytes = std::fs::read(&path).with_context(|| format!("Cannot read coordinator cert {}", path.display()))?;
-            let fingerprints = keyring
-                .add_armored(&bytes)
-                .with_context(|| format!("Coordinator cert {} does not parse", path.display()))?;
-            for fingerprint in fingerprints {
-                coordinators.push(Coordinator {
-                    name: coordinator.name.clone(),
-                    address: coordinator.address.to_ascii_lowercase(),
-                    fingerprint: fingerprint.to_string(),
-                });
-            }
-        }
-        let vendors = match &config.vendors_file {
-            Some(path) => load_directory(config, &config.path(path), &mut keyring)?,
-            None => Vec::new(),
-        };
-        let policy = config.policy.to_policy(coordinators, vendors);
-        for cert in store.all_candidate_keys()? {
-            // A candidate key that no longer parses is simply not used for verification.
-            let _ = keyring.add_armored(&cert);
-        }
-        let templates = Templates::load(config.templates_dir.as_ref().map(|dir| config.path(dir)).as_deref())?;
+        let (keyring, policy, templates) = load_editable(config, &store)?;
         Ok(Bot {
             store,
             bot_key,
@@ -190,31 +165,8 @@ impl Bot {
     /// Reloads what an operator edits while the daemon runs (SIGHUP): coordinators' certs,
     /// the vendor directory, candidate keys and templates. On error nothing changes.
     pub fn reload(&mut self, config: &Config) -> anyhow::Result<()> {
-        let mut keyring = Keyring::new();
-        let mut coordinators = Vec::new();
-        for coordinator in &config.coordinators {
-            let path = config.path(&coordinator.cert_file);
-            let bytes = std::fs::read(&path).with_context(|| format!("Cannot read coordinator cert {}", path.display()))?;
-            let fingerprints = keyring
-                .add_armored(&bytes)
-                .with_context(|| format!("Coordinator cert {} does not parse", path.display()))?;
-            for fingerprint in fingerprints {
-                coordinators.push(Coordinator {
-                    name: coordinator.name.clone(),
-                    address: coordinator.address.to_ascii_lowercase(),
-                    fingerprint: fingerprint.to_string(),
-                });
-            }
-        }
-        let vendors = match &config.vendors_file {
-            Some(path) => load_directory(config, &config.path(path), &mut keyring)?,
-            None => Vec::new(),
-        };
-        for cert in self.store.all_candidate_keys()? {
-            let _ = keyring.add_armored(&cert);
-        }
-        let templates = Templates::load(config.templates_dir.as_ref().map(|dir| config.path(dir)).as_deref())?;
-        self.policy = config.policy.to_policy(coordinators, vendors);
+        let (keyring, policy, templates) = load_editable(config, &self.store)?;
+        self.policy = policy;
         self.keyring = keyring;
         self.templates = templates;
         Ok(())
@@ -785,6 +737,37 @@ impl Bot {
             }
         }
     }
+}
+
+/// What an operator edits while the daemon runs: coordinators' certificates, the vendor
+/// directory (with its certificates), candidate keys from the store, and templates.
+fn load_editable(config: &Config, store: &Store) -> anyhow::Result<(Keyring, Policy, Templates)> {
+    let mut keyring = Keyring::new();
+    let mut coordinators = Vec::new();
+    for coordinator in &config.coordinators {
+        let path = config.path(&coordinator.cert_file);
+        let bytes = std::fs::read(&path).with_context(|| format!("Cannot read coordinator cert {}", path.display()))?;
+        let fingerprints = keyring
+            .add_armored(&bytes)
+            .with_context(|| format!("Coordinator cert {} does not parse", path.display()))?;
+        for fingerprint in fingerprints {
+            coordinators.push(Coordinator {
+                name: coordinator.name.clone(),
+                address: coordinator.address.to_ascii_lowercase(),
+                fingerprint: fingerprint.to_string(),
+            });
+        }
+    }
+    let vendors = match &config.vendors_file {
+        Some(path) => load_directory(config, &config.path(path), &mut keyring)?,
+        None => Vec::new(),
+    };
+    for cert in store.all_candidate_keys()? {
+        // A candidate key that no longer parses is simply not used for verification.
+        let _ = keyring.add_armored(&cert);
+    }
+    let templates = Templates::load(config.templates_dir.as_ref().map(|dir| config.path(dir)).as_deref())?;
+    Ok((keyring, config.policy.to_policy(coordinators, vendors), templates))
 }
 
 /// Loads the vendor directory; certificates named by `cert_file` go into the keyring and pin
