@@ -13,18 +13,9 @@ struct World {
     case_id: String,
 }
 
-fn clearsigned(gpg: &Gpg, signer: &str, from: &str, to: &str, subject: &str, message_id: &str, body: &str) -> Vec<u8> {
-    let signed = gpg.ok(&["--clearsign", "-u", signer], body.as_bytes());
-    let mut raw = headers(from, to, subject, message_id).into_bytes();
-    raw.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\n\r\n");
-    raw.extend_from_slice(&signed);
-    raw
-}
 
 fn ingest(home: &Home, name: &str, raw: &[u8]) -> String {
-    let path = home.dir.path().join(name);
-    std::fs::write(&path, raw).unwrap();
-    home.ok(&["ingest", "--now", "2027-01-05T10:00:00Z", path.to_str().unwrap()]).trim().to_string()
+    common::ingest_at(home, name, raw, "2027-01-05T10:00:00Z")
 }
 
 /// Coordinator Cora, three vendors with keys (Acme has a second contact), and an anonymous report.
@@ -63,19 +54,10 @@ fn outbox(home: &Home) -> Vec<serde_json::Value> {
     home.json(&["outbox", "list"]).as_array().unwrap().clone()
 }
 
-fn reply_to_of(home: &Home, to: &str, kind: &str) -> String {
-    outbox(home)
-        .iter()
-        .find(|item| item["to"] == to && item["kind"] == kind)
-        .unwrap_or_else(|| panic!("no {kind} to {to}"))["reply_to"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
 
 fn accept_with_vendors(world: &World) {
     let body = "/vendor add Acme\n/vendor add Globex\n/vendor add Initech\n/accept\n";
-    let command = clearsigned(&world.gpg, "cora@cvd.test", "cora@cvd.test", "security@cvd.test", &format!("[{}]", world.case_id), "c1@cvd.test", body);
+    let command = common::clearsigned(&world.gpg, "cora@cvd.test", "cora@cvd.test", "security@cvd.test", &format!("[{}]", world.case_id), "c1@cvd.test", body);
     assert!(ingest(&world.home, "c1.eml", &command).contains("added to"));
 }
 
@@ -86,11 +68,11 @@ fn anonymous_reporter_and_vendors_never_see_each_other() {
     let home = &world.home;
     // The reporter adds information; Acme answers with free text (relayed to reporter and
     // coordinators, never to the other vendors).
-    let reporter_token = reply_to_of(home, "zed.throwaway@webmail.test", "ack");
+    let reporter_token = common::reply_to_of(home, "zed.throwaway@webmail.test", "ack");
     let more = plain("Zed Secretname <zed.throwaway@webmail.test>", &reporter_token, "more", "rep2@webmail.test", "Also port 8080.");
     assert!(ingest(home, "rep2.eml", &more).contains("added to"));
-    let acme_token = reply_to_of(home, "psirt@acme.test", "vendor_notice");
-    let answer = clearsigned(&world.gpg, "psirt@acme.test", "psirt@acme.test", &acme_token, "Re: report", "acme1@acme.test", "/ack\nWe are looking at it; reach me at psirt@acme.test.\n");
+    let acme_token = common::reply_to_of(home, "psirt@acme.test", "vendor_notice");
+    let answer = common::clearsigned(&world.gpg, "psirt@acme.test", "psirt@acme.test", &acme_token, "Re: report", "acme1@acme.test", "/ack\nWe are looking at it; reach me at psirt@acme.test.\n");
     assert!(ingest(home, "acme1.eml", &answer).contains("added to"));
 
     home.ok(&["run", "--once"]);
@@ -140,7 +122,7 @@ fn auto_reply_storm_stops_after_the_first_exchange() {
     let world = world();
     accept_with_vendors(&world);
     let home = &world.home;
-    let acme_token = reply_to_of(home, "psirt@acme.test", "vendor_notice");
+    let acme_token = common::reply_to_of(home, "psirt@acme.test", "vendor_notice");
     let before = outbox(home).len();
     for round in 0..5 {
         let auto = format!(

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Gpg, Home, headers, plain};
+use common::{Gpg, Home, plain};
 use cvdbot::publish::{csaf, cve};
 
 const CORA: &str = "cora@cvd.test";
@@ -13,31 +13,8 @@ const ACME: &str = "psirt@acme.test";
 const ANN: &str = "ann@example.net";
 const CNA_ORG: &str = "6dda929c-bb02-4f4c-8a7e-2b7e2af3b1e5";
 
-fn clearsigned_to(gpg: &Gpg, signer: &str, from: &str, to: &str, subject: &str, message_id: &str, body: &str) -> Vec<u8> {
-    let signed = gpg.ok(&["--clearsign", "-u", signer], body.as_bytes());
-    let mut raw = headers(from, to, subject, message_id).into_bytes();
-    raw.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\n\r\n");
-    raw.extend_from_slice(&signed);
-    raw
-}
 
-fn ingest_at(home: &Home, name: &str, raw: &[u8], now: &str) -> String {
-    let path = home.dir.path().join(name);
-    std::fs::write(&path, raw).unwrap();
-    home.ok(&["ingest", "--now", now, path.to_str().unwrap()]).trim().to_string()
-}
 
-/// The reply-token address the bot gave `to` in its first queued mail of `kind`.
-fn reply_to_of(home: &Home, to: &str, kind: &str) -> String {
-    home.json(&["outbox", "list"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|item| item["to"] == to && item["kind"] == kind)
-        .and_then(|item| item["reply_to"].as_str())
-        .unwrap_or_else(|| panic!("no {kind} to {to}"))
-        .to_string()
-}
 
 /// The timeline summaries of the case's refusals (none expected).
 fn refusals(home: &Home, case_id: &str) -> Vec<String> {
@@ -99,13 +76,13 @@ fn report_to_publication_through_the_binary() {
 
     // The report.
     let report = plain(ANN, "security@cvd.test", "Heap overflow in libparse", "rep1@example.net", "A 70000-byte header overflows the parser.");
-    let line = ingest_at(&home, "rep1.eml", &report, "2027-01-05T09:00:00Z");
+    let line = common::ingest_at(&home, "rep1.eml", &report, "2027-01-05T09:00:00Z");
     let case_id = line.split_whitespace().last().unwrap().to_string();
 
     // The coordinator (signed) adds Acme, accepts, and describes the vulnerability.
     let cora = |name: &str, body: &str, now: &str| {
-        let raw = clearsigned_to(&gpg, CORA, CORA, "security@cvd.test", &format!("Re: [{case_id}]"), &format!("{name}@cvd.test"), body);
-        let verdict = ingest_at(&home, &format!("{name}.eml"), &raw, now);
+        let raw = common::clearsigned(&gpg, CORA, CORA, "security@cvd.test", &format!("Re: [{case_id}]"), &format!("{name}@cvd.test"), body);
+        let verdict = common::ingest_at(&home, &format!("{name}.eml"), &raw, now);
         assert!(verdict.contains(&format!("added to {case_id}")), "{verdict}");
     };
     cora("accept", "/vendor add Acme\n/accept\n", "2027-01-05T10:00:00Z");
@@ -123,13 +100,13 @@ fn report_to_publication_through_the_binary() {
     assert!(embargo_end.starts_with("2027-02-"), "{embargo_end}");
 
     // The vendor (signed, from its reply-token address) reports the fix.
-    let token = reply_to_of(&home, ACME, "vendor_notice");
-    let fixed = clearsigned_to(&gpg, ACME, ACME, &token, &format!("Re: [{case_id}] report"), "fixed@acme.test", "/fixed #1 2.4.1\n");
-    assert!(ingest_at(&home, "fixed.eml", &fixed, "2027-01-20T10:00:00Z").contains(&format!("added to {case_id}")));
+    let token = common::reply_to_of(&home, ACME, "vendor_notice");
+    let fixed = common::clearsigned(&gpg, ACME, ACME, &token, &format!("Re: [{case_id}] report"), "fixed@acme.test", "/fixed #1 2.4.1\n");
+    assert!(common::ingest_at(&home, "fixed.eml", &fixed, "2027-01-20T10:00:00Z").contains(&format!("added to {case_id}")));
     // The reporter consents to a credit line, from her reply-token address.
-    let token = reply_to_of(&home, ANN, "ack");
+    let token = common::reply_to_of(&home, ANN, "ack");
     let credit = plain(ANN, &token, &format!("Re: [{case_id}]"), "credit@example.net", "/credit \"Rita Reporter\"");
-    assert!(ingest_at(&home, "credit.eml", &credit, "2027-01-21T10:00:00Z").contains(&format!("added to {case_id}")));
+    assert!(common::ingest_at(&home, "credit.eml", &credit, "2027-01-21T10:00:00Z").contains(&format!("added to {case_id}")));
     assert_eq!(refusals(&home, &case_id), Vec::<String>::new());
     let shown = home.json(&["case", "show", &case_id]);
     assert_eq!(shown["publication"]["credit"], "Rita Reporter", "{shown}");

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Gpg, Home, headers, plain};
+use common::{Gpg, Home, plain};
 
 struct World {
     home: Home,
@@ -14,16 +14,9 @@ struct World {
 }
 
 fn clearsigned(gpg: &Gpg, signer: &str, from: &str, subject: &str, message_id: &str, body: &str) -> Vec<u8> {
-    clearsigned_to(gpg, signer, from, "security@cvd.test", subject, message_id, body)
+    common::clearsigned(gpg, signer, from, "security@cvd.test", subject, message_id, body)
 }
 
-fn clearsigned_to(gpg: &Gpg, signer: &str, from: &str, to: &str, subject: &str, message_id: &str, body: &str) -> Vec<u8> {
-    let signed = gpg.ok(&["--clearsign", "-u", signer], body.as_bytes());
-    let mut raw = headers(from, to, subject, message_id).into_bytes();
-    raw.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\n\r\n");
-    raw.extend_from_slice(&signed);
-    raw
-}
 
 /// A home with one coordinator (Cora) and one vendor (Acme) with keys, and a reported case.
 fn world() -> World {
@@ -44,18 +37,11 @@ fn world_with(directory: &str) -> World {
             + "\n[[coordinator]]\nname = \"Cora\"\naddress = \"cora@cvd.test\"\ncert_file = \"cora.asc\"\n"
     });
     let report = plain("ann@example.net", "security@cvd.test", "RCE in Acme router", "rep1@example.net", "Send 70000 bytes to port 80.");
-    let line = home.ingest_at("rep1.eml", &report, "2027-01-05T09:00:00Z");
+    let line = common::ingest_at(&home, "rep1.eml", &report, "2027-01-05T09:00:00Z");
     let case_id = line.split_whitespace().last().unwrap().to_string();
     World { home, gpg, case_id }
 }
 
-impl Home {
-    fn ingest_at(&self, name: &str, raw: &[u8], now: &str) -> String {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, raw).unwrap();
-        self.ok(&["ingest", "--now", now, path.to_str().unwrap()]).trim().to_string()
-    }
-}
 
 fn outbox_kinds_to(home: &Home, to: &str) -> Vec<String> {
     home.json(&["outbox", "list"])
@@ -71,7 +57,7 @@ fn outbox_kinds_to(home: &Home, to: &str) -> Vec<String> {
 fn coordinator_accepts_vendor_is_notified_encrypted_and_nagged() {
     let World { home, gpg, case_id } = world();
     let command = clearsigned(&gpg, "cora@cvd.test", "cora@cvd.test", &format!("[{case_id}] triage"), "c1@cvd.test", "/vendor add Acme\n/accept\n");
-    assert_eq!(home.ingest_at("c1.eml", &command, "2027-01-05T10:00:00Z"), format!("c1@cvd.test added to {case_id}"));
+    assert_eq!(common::ingest_at(&home, "c1.eml", &command, "2027-01-05T10:00:00Z"), format!("c1@cvd.test added to {case_id}"));
 
     let case = home.json(&["case", "show", &case_id]);
     let vendor = case["participants"].as_array().unwrap().iter().find(|p| p["role"] == "vendor").unwrap_or_else(|| panic!("vendor added: {case}"));
@@ -110,10 +96,10 @@ fn unsigned_or_wrongly_signed_coordinator_command_is_refused_and_changes_nothing
     let World { home, gpg, case_id } = world();
     let before = home.json(&["case", "show", &case_id]);
     let unsigned = plain("cora@cvd.test", "security@cvd.test", &format!("[{case_id}]"), "u1@cvd.test", "/accept");
-    assert!(home.ingest_at("u1.eml", &unsigned, "2027-01-05T10:00:00Z").contains("added to"));
+    assert!(common::ingest_at(&home, "u1.eml", &unsigned, "2027-01-05T10:00:00Z").contains("added to"));
     // Signed, but by the vendor's key, from the coordinator's address.
     let forged = clearsigned(&gpg, "psirt@acme.test", "cora@cvd.test", &format!("[{case_id}]"), "u2@cvd.test", "/accept\n");
-    assert!(home.ingest_at("u2.eml", &forged, "2027-01-05T10:05:00Z").contains("added to"));
+    assert!(common::ingest_at(&home, "u2.eml", &forged, "2027-01-05T10:05:00Z").contains("added to"));
     let after = home.json(&["case", "show", &case_id]);
     assert_eq!(after["em_state"], before["em_state"]);
     let states = |case: &serde_json::Value| -> Vec<(String, String)> {
@@ -137,17 +123,6 @@ const ACME: &str = "psirt@acme.test";
 const CORA: &str = "cora@cvd.test";
 const ANN: &str = "ann@example.net";
 
-/// The reply-token address the bot gave `to` in its first queued mail of `kind`.
-fn reply_to_of(home: &Home, to: &str, kind: &str) -> String {
-    home.json(&["outbox", "list"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|item| item["to"] == to && item["kind"] == kind)
-        .and_then(|item| item["reply_to"].as_str())
-        .unwrap_or_else(|| panic!("no {kind} to {to}"))
-        .to_string()
-}
 
 fn count(home: &Home, to: &str, kind: &str) -> usize {
     outbox_kinds_to(home, to).iter().filter(|queued| *queued == kind).count()
@@ -165,7 +140,7 @@ fn participant<'a>(case: &'a serde_json::Value, address: &str) -> &'a serde_json
 fn cora(world: &World, name: &str, body: &str, now: &str) -> String {
     let World { home, gpg, case_id } = world;
     let raw = clearsigned(gpg, CORA, CORA, &format!("Re: [{case_id}]"), &format!("{name}@cvd.test"), body);
-    let verdict = home.ingest_at(&format!("{name}.eml"), &raw, now);
+    let verdict = common::ingest_at(home, &format!("{name}.eml"), &raw, now);
     assert!(verdict.contains(&format!("added to {case_id}")), "{verdict}");
     verdict
 }
@@ -173,9 +148,9 @@ fn cora(world: &World, name: &str, body: &str, now: &str) -> String {
 /// Acme signs `body` and sends it to its reply-token address.
 fn acme(world: &World, name: &str, body: &str, now: &str) -> String {
     let World { home, gpg, case_id } = world;
-    let token = reply_to_of(home, ACME, "vendor_notice");
-    let raw = clearsigned_to(gpg, ACME, ACME, &token, &format!("Re: [{case_id}] report"), &format!("{name}@acme.test"), body);
-    let verdict = home.ingest_at(&format!("{name}.eml"), &raw, now);
+    let token = common::reply_to_of(home, ACME, "vendor_notice");
+    let raw = common::clearsigned(gpg, ACME, ACME, &token, &format!("Re: [{case_id}] report"), &format!("{name}@acme.test"), body);
+    let verdict = common::ingest_at(home, &format!("{name}.eml"), &raw, now);
     assert!(verdict.contains(&format!("added to {case_id}")), "{verdict}");
     verdict
 }
@@ -183,9 +158,9 @@ fn acme(world: &World, name: &str, body: &str, now: &str) -> String {
 /// Ann (the reporter) writes to her reply-token address (plaintext, unsigned).
 fn ann(world: &World, name: &str, body: &str, now: &str) -> String {
     let World { home, case_id, .. } = world;
-    let token = reply_to_of(home, ANN, "ack");
+    let token = common::reply_to_of(home, ANN, "ack");
     let raw = plain(ANN, &token, &format!("Re: [{case_id}]"), &format!("{name}@example.net"), body);
-    let verdict = home.ingest_at(&format!("{name}.eml"), &raw, now);
+    let verdict = common::ingest_at(home, &format!("{name}.eml"), &raw, now);
     assert!(verdict.contains(&format!("added to {case_id}")), "{verdict}");
     verdict
 }
@@ -243,9 +218,9 @@ fn vendor_declines() {
     home.ok(&["tick", "--now", "2027-01-20T10:00:00Z"]);
     assert_eq!(count(home, ACME, "nag"), 0);
     // The same /decline unsigned is refused (Acme's key is pinned).
-    let token = reply_to_of(home, ACME, "vendor_notice");
+    let token = common::reply_to_of(home, ACME, "vendor_notice");
     let unsigned = plain(ACME, &token, "Re: report", "decline2@acme.test", "/accept\n");
-    home.ingest_at("decline2.eml", &unsigned, "2027-01-06T11:00:00Z");
+    common::ingest_at(home, "decline2.eml", &unsigned, "2027-01-06T11:00:00Z");
     assert_eq!(last_outcome(home, &world.case_id, "/accept refused"), "refused");
 }
 
@@ -291,11 +266,11 @@ fn second_report_under_embargo() {
     let world = accepted();
     let home = &world.home;
     let second = plain("bob@example.org", "security@cvd.test", "Acme router crashes on long requests", "rep2@example.org", "Same overflow, port 80.");
-    let verdict = home.ingest_at("rep2.eml", &second, "2027-01-08T09:00:00Z");
+    let verdict = common::ingest_at(home, "rep2.eml", &second, "2027-01-08T09:00:00Z");
     let second_id = verdict.split_whitespace().last().unwrap().to_string();
     assert_ne!(second_id, world.case_id);
     let raw = clearsigned(&world.gpg, CORA, CORA, &format!("Re: [{second_id}]"), "merge@cvd.test", &format!("/merge {}\n", world.case_id));
-    assert!(home.ingest_at("merge.eml", &raw, "2027-01-08T10:00:00Z").contains(&second_id));
+    assert!(common::ingest_at(home, "merge.eml", &raw, "2027-01-08T10:00:00Z").contains(&second_id));
     let merged = case(home, &second_id);
     assert_eq!(merged["merged_into"], world.case_id.as_str(), "{merged}");
     assert_eq!(count(home, "bob@example.org", "merged"), 1);
@@ -380,7 +355,7 @@ fn coordinator_digest_once_a_day() {
     let home = &world.home;
     // A stranger names the case: held for a coordinator.
     let stranger = plain("eve@example.com", "security@cvd.test", &format!("Re: [{}]", world.case_id), "eve1@example.com", "let me in");
-    assert!(home.ingest_at("eve.eml", &stranger, "2027-01-05T11:00:00Z").contains("held"));
+    assert!(common::ingest_at(home, "eve.eml", &stranger, "2027-01-05T11:00:00Z").contains("held"));
     home.ok(&["tick", "--now", "2027-01-05T12:00:00Z"]);
     let digests = |home: &Home| -> Vec<serde_json::Value> {
         home.json(&["outbox", "list"]).as_array().unwrap().iter().filter(|item| item["kind"] == "digest").cloned().collect()

@@ -189,3 +189,31 @@ pub fn headers(from: &str, to: &str, subject: &str, message_id: &str) -> String 
 pub fn plain(from: &str, to: &str, subject: &str, message_id: &str, body: &str) -> Vec<u8> {
     format!("{}Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n", headers(from, to, subject, message_id)).into_bytes()
 }
+
+/// A mail whose text/plain body is `gpg --clearsign`ed by `signer`.
+pub fn clearsigned(gpg: &Gpg, signer: &str, from: &str, to: &str, subject: &str, message_id: &str, body: &str) -> Vec<u8> {
+    let signed = gpg.ok(&["--clearsign", "-u", signer], body.as_bytes());
+    let mut raw = headers(from, to, subject, message_id).into_bytes();
+    raw.extend_from_slice(b"Content-Type: text/plain; charset=utf-8\r\n\r\n");
+    raw.extend_from_slice(&signed);
+    raw
+}
+
+/// Ingests one message as if at `now`; returns the verdict line.
+pub fn ingest_at(home: &Home, name: &str, raw: &[u8], now: &str) -> String {
+    let path = home.dir.path().join(name);
+    std::fs::write(&path, raw).unwrap();
+    home.ok(&["ingest", "--now", now, path.to_str().unwrap()]).trim().to_string()
+}
+
+/// The reply-token address the bot gave `to` in its first queued mail of `kind`.
+pub fn reply_to_of(home: &Home, to: &str, kind: &str) -> String {
+    home.json(&["outbox", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["to"] == to && item["kind"] == kind)
+        .and_then(|item| item["reply_to"].as_str())
+        .unwrap_or_else(|| panic!("no {kind} to {to}"))
+        .to_string()
+}
