@@ -77,9 +77,12 @@ pub fn render(case: &Case, vuln: &Vulnerability, publisher: &Publisher) -> Value
         }
         if let Some(parsed) = vuln.cvss.as_deref().and_then(|vector| cvss::parse(vector).ok()) {
             let metric = match (parsed.version, parsed.score, parsed.severity()) {
-                ("4.0", _, _) => Some(("cvssV4_0", json!({ "version": "4.0", "vectorString": parsed.vector }))),
                 (version, Some(score), Some(rating)) => Some((
-                    if version == "3.0" { "cvssV3_0" } else { "cvssV3_1" },
+                    match version {
+                        "4.0" => "cvssV4_0",
+                        "3.0" => "cvssV3_0",
+                        _ => "cvssV3_1",
+                    },
                     json!({ "version": version, "vectorString": parsed.vector, "baseScore": score, "baseSeverity": rating }),
                 )),
                 _ => None,

@@ -1,6 +1,6 @@
 //! CVSS vectors: 3.1 (and 3.0) validation and base score per the FIRST specification §7, and
-//! 4.0 vector syntax validation. The CVSS 4.0 *score* is not computed (it needs the
-//! specification's macro-vector lookup table); [`Cvss::score`] is `None` for 4.0.
+//! 4.0 vector validation and base score (through the `cvss` crate's implementation of the
+//! specification's macro-vector lookup).
 
 /// A validated vector.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,7 +46,12 @@ pub fn parse(vector: &str) -> Result<Cvss, String> {
         Ok(Cvss { vector: vector.to_string(), version: "3.0", score: Some(score) })
     } else if let Some(rest) = vector.strip_prefix("CVSS:4.0/") {
         check_v4(rest)?;
-        Ok(Cvss { vector: vector.to_string(), version: "4.0", score: None })
+        // The 4.0 score comes from macro-vector lookup tables (FIRST's reference calculator);
+        // RustSec's `cvss` crate carries them and is tested against Red Hat's full vector set.
+        let parsed = <cvss::v4::Vector as std::str::FromStr>::from_str(vector)
+            .map_err(|error| format!("CVSS 4.0 vector refused: {error}"))?;
+        let score = (parsed.score().value() * 10.0).round() / 10.0;
+        Ok(Cvss { vector: vector.to_string(), version: "4.0", score: Some(score) })
     } else {
         Err("a CVSS vector starts with CVSS:3.1/, CVSS:3.0/ or CVSS:4.0/".to_string())
     }
@@ -255,6 +260,11 @@ mod tests {
     fn v4_syntax() {
         let parsed = parse("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N/E:A").unwrap();
         assert_eq!(parsed.version, "4.0");
-        assert_eq!(parsed.score, None);
+        assert_eq!(parsed.score, Some(9.3), "FIRST's example of a critical network vector");
+        let none = parse("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:N/SC:N/SI:N/SA:N").unwrap();
+        assert_eq!(none.score, Some(0.0));
+        let local = parse("CVSS:4.0/AV:L/AC:L/AT:N/PR:L/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N").unwrap();
+        let local_score = local.score.unwrap();
+        assert_eq!(local_score, 8.5, "FIRST's local privilege-escalation example");
     }
 }

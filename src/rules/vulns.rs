@@ -101,7 +101,7 @@ pub(crate) fn vuln_command(ctx: &mut Ctx<'_>, command: &Command, actor: Option<&
             vuln.cvss = Some(parsed.vector.clone());
             match (parsed.score, parsed.severity()) {
                 (Some(score), Some(rating)) => format!("#{number} CVSS {} base score {score:.1} ({rating})", parsed.version),
-                _ => format!("#{number} CVSS {} vector recorded (4.0 scores are not computed)", parsed.version),
+                _ => format!("#{number} CVSS {} vector recorded", parsed.version),
             }
         }
         "description" => {
