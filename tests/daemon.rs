@@ -88,14 +88,14 @@ impl Home {
     }
 
     /// Starts `cvdbot run`; its log goes to `daemon-N.log` in the temp dir.
-    fn spawn(&self, n: usize, notify_socket: Option<&PathBuf>) -> Child {
+    fn spawn(&self, n: usize, notify_socket: Option<&PathBuf>) -> Daemon {
         let log = std::fs::File::create(self.dir.path().join(format!("daemon-{n}.log"))).unwrap();
         let mut command = self.command(&["run"]);
         command.stdout(Stdio::null()).stderr(log);
         if let Some(socket) = notify_socket {
             command.env("NOTIFY_SOCKET", socket).env("WATCHDOG_USEC", "2000000");
         }
-        command.spawn().unwrap()
+        Daemon(command.spawn().unwrap())
     }
 
     fn logs(&self) -> String {
@@ -106,6 +106,31 @@ impl Home {
             }
         }
         all
+    }
+}
+
+/// A running daemon; killed when dropped, so a failing test leaves no process behind.
+struct Daemon(Child);
+
+impl std::ops::Deref for Daemon {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Daemon {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
     }
 }
 
@@ -440,13 +465,9 @@ fn maildir_daemon_processes_new_mail_and_stops_on_sigterm() {
     let text = std::fs::read_to_string(&config).unwrap().replace("poll_seconds = 5", "poll_seconds = 1");
     std::fs::write(&config, text).unwrap();
     let log = std::fs::File::create(dir.path().join("daemon.log")).unwrap();
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_cvdbot"))
-        .arg("--config")
-        .arg(&config)
-        .arg("run")
-        .stderr(log)
-        .spawn()
-        .unwrap();
+    let mut daemon = Daemon(
+        Command::new(env!("CARGO_BIN_EXE_cvdbot")).arg("--config").arg(&config).arg("run").stderr(log).spawn().unwrap(),
+    );
     let logs = || std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default();
     std::fs::write(root.join("inbox/tmp/1.eml"), report(1)).unwrap();
     std::fs::rename(root.join("inbox/tmp/1.eml"), root.join("inbox/new/1.eml")).unwrap();
