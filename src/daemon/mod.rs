@@ -23,7 +23,7 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ImapConfig, Security};
-use crate::delivery::{WITHHELD_NOTE, build_message};
+use crate::delivery::{Outcome, build_message, settle};
 use crate::mailio::imap::{ImapSecurity, ImapSettings, ImapSource};
 use crate::mailio::smtp::{DeliveryError, SmtpSecurity, SmtpSettings, Transport};
 use crate::model::Timestamp;
@@ -482,48 +482,24 @@ async fn deliver_due(shared: &Shared, transport: &Transport) -> anyhow::Result<O
     Ok(next)
 }
 
-async fn deliver_item(shared: &Shared, transport: &Transport, mut item: OutboxItem, now: Timestamp) -> anyhow::Result<Option<Timestamp>> {
-    let built = shared.with_bot(|bot| build_message(bot, &item, now));
-    item.attempts += 1;
-    let mut retry = None;
-    match built {
-        Err(error) => {
-            let reason = format!("cannot build the message: {error:#}");
-            error!(error = %reason, "cannot build message; marked failed");
-            shared.with_bot(|bot| bot.delivery_failed(&item, &reason, now))?;
-            shared.deliver.notify_one();
-            return Ok(None);
-        }
+async fn deliver_item(shared: &Shared, transport: &Transport, item: OutboxItem, now: Timestamp) -> anyhow::Result<Option<Timestamp>> {
+    let outcome = match shared.with_bot(|bot| build_message(bot, &item, now)) {
+        Err(error) => Outcome::Permanent(format!("cannot build the message: {error:#}")),
         Ok(built) => match transport.send(&built.envelope_from, &item.to, &item.message_id, &built.raw).await {
             Ok(()) => {
-                item.status = OutboxStatus::Sent;
-                item.next_attempt = None;
-                if built.withheld {
-                    warn!(case = ?item.case, "content withheld: recipient has no usable key");
-                    item.last_error = Some(WITHHELD_NOTE.to_string());
-                } else {
-                    item.last_error = None;
-                }
                 info!(encrypted = built.encrypted, "delivered");
+                Outcome::Sent { withheld: built.withheld }
             }
-            Err(DeliveryError::Temporary(message)) => {
-                let delay = retry_delay(&shared.config, item.attempts);
-                let at = Timestamp::from_unix(now.unix().saturating_add(i64::try_from(delay).unwrap_or(i64::MAX)));
-                item.next_attempt = Some(at);
-                item.last_error = Some(message.clone());
-                retry = Some(at);
-                warn!(error = %message, retry_at = %at, "temporary delivery failure");
-            }
-            Err(DeliveryError::Permanent(message)) => {
-                error!(error = %message, "permanent delivery failure; marked failed");
-                // Marks it failed and queues the coordinators' notice in one commit.
-                shared.with_bot(|bot| bot.delivery_failed(&item, &message, now))?;
-                shared.deliver.notify_one();
-                return Ok(None);
-            }
+            Err(DeliveryError::Temporary(message)) => Outcome::Temporary(message),
+            Err(DeliveryError::Permanent(message)) => Outcome::Permanent(message),
         },
+    };
+    let permanent = matches!(outcome, Outcome::Permanent(_));
+    let retry = shared.with_bot(|bot| settle(bot, item, outcome, now, |attempts| retry_delay(&shared.config, attempts)))?;
+    if permanent {
+        // The coordinators' notice was just queued: deliver it without waiting for a timer.
+        shared.deliver.notify_one();
     }
-    shared.with_bot(|bot| bot.store.update_outbox(&item))?;
     Ok(retry)
 }
 

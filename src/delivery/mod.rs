@@ -2,14 +2,12 @@
 
 pub mod mime;
 
-use std::path::Path;
-
-use anyhow::Context;
-use tracing::warn;
+use tracing::{error, warn};
 
 use crate::model::Timestamp;
-use crate::outbox::OutboxStatus;
+use crate::outbox::{OutboxItem, OutboxStatus};
 use crate::pipeline::Bot;
+use crate::store::StoreError;
 
 pub use mime::{Built, DeliveryBuildError, autocrypt_header, build_message, envelope_from};
 
@@ -17,55 +15,95 @@ pub use mime::{Built, DeliveryBuildError, autocrypt_header, build_message, envel
 /// out instead because the recipient has no usable key).
 pub const WITHHELD_NOTE: &str = "withheld: recipient has no usable key";
 
-/// Writes every queued item into `dir` as `<message-id>.eml` (atomic rename, so a re-run after
-/// a crash overwrites rather than duplicates) and marks it sent. Returns how many were written.
-///
-/// A sensitive item for a recipient without a usable key is written as a content-free notice;
-/// it is marked sent (the notice went out) with `last_error` = [`WITHHELD_NOTE`].
-pub fn deliver_to_directory(bot: &mut Bot, dir: &Path, now: Timestamp) -> anyhow::Result<usize> {
-    let mut delivered = 0;
-    for mut item in bot.store.outbox()? {
-        if item.status != OutboxStatus::Queued || item.next_attempt.is_some_and(|at| at > now) {
-            continue;
-        }
-        item.attempts += 1;
-        match build_message(bot, &item, now) {
-            Ok(built) => {
-                let name: String = item
-                    .message_id
-                    .chars()
-                    .map(|character| if character.is_ascii_alphanumeric() || "._-@".contains(character) { character } else { '_' })
-                    .collect();
-                let final_path = dir.join(format!("{name}.eml"));
-                let temporary = dir.join(format!(".{name}.tmp"));
-                std::fs::write(&temporary, &built.raw).with_context(|| format!("Cannot write {}", temporary.display()))?;
-                std::fs::rename(&temporary, &final_path).with_context(|| format!("Cannot rename to {}", final_path.display()))?;
-                item.status = OutboxStatus::Sent;
-                if built.withheld {
-                    // The coordinators were told when the item was queued (`key_missing` in the
-                    // pipeline); here the record only notes that the notice went out instead.
-                    warn!(message_id = %item.message_id, case = ?item.case, "content withheld: recipient has no usable key");
-                    item.last_error = Some(WITHHELD_NOTE.to_string());
-                } else {
-                    item.last_error = None;
-                }
-                delivered += 1;
+/// How one delivery attempt of an outbox item ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The transport took it; `withheld` when a content-free notice went out instead of the
+    /// content (the recipient has no usable key).
+    Sent {
+        /// The content was withheld.
+        withheld: bool,
+    },
+    /// Try again later.
+    Temporary(String),
+    /// Never deliverable as it stands (a 5xx, or a message that cannot be built).
+    Permanent(String),
+}
+
+/// Records one attempt: the item's bookkeeping, and for a permanent failure the coordinators'
+/// notice in the same commit. `retry_delay` maps the attempt count to seconds. Returns the
+/// planned retry instant, if any. The one place delivery state changes, whatever the transport.
+pub fn settle(
+    bot: &mut Bot,
+    mut item: OutboxItem,
+    outcome: Outcome,
+    now: Timestamp,
+    retry_delay: impl Fn(u32) -> u64,
+) -> Result<Option<Timestamp>, StoreError> {
+    item.attempts += 1;
+    let mut retry = None;
+    match outcome {
+        Outcome::Sent { withheld } => {
+            item.status = OutboxStatus::Sent;
+            item.next_attempt = None;
+            if withheld {
+                // The coordinators were told when the item was queued (`key_missing` in the
+                // pipeline); here the record only notes that the notice went out instead.
+                warn!(message_id = %item.message_id, case = ?item.case, "content withheld: recipient has no usable key");
+                item.last_error = Some(WITHHELD_NOTE.to_string());
+            } else {
+                item.last_error = None;
             }
-            Err(error) => {
-                // Marks it failed and tells the coordinators, in one commit.
-                bot.delivery_failed(&item, &format!("cannot build the message: {error:#}"), now)?;
-                continue;
-            }
         }
-        bot.store.update_outbox(&item)?;
+        Outcome::Temporary(message) => {
+            let delay = i64::try_from(retry_delay(item.attempts)).unwrap_or(i64::MAX);
+            let at = Timestamp::from_unix(now.unix().saturating_add(delay));
+            warn!(message_id = %item.message_id, error = %message, retry_at = %at, "temporary delivery failure");
+            item.next_attempt = Some(at);
+            item.last_error = Some(message);
+            retry = Some(at);
+        }
+        Outcome::Permanent(message) => {
+            error!(message_id = %item.message_id, error = %message, "permanent delivery failure; marked failed");
+            // Marks it failed and queues the coordinators' notice in one commit.
+            bot.delivery_failed(&item, &message, now)?;
+            return Ok(None);
+        }
     }
-    Ok(delivered)
+    bot.store.update_outbox(&item)?;
+    Ok(retry)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
     use crate::delivery::mime::tests::{bot, item, now};
+    use crate::mailio::smtp::{DeliveryError, Transport};
+
+    /// One pass over the queued items through the directory transport, as the daemon's
+    /// delivery task does it; returns how many were written.
+    fn deliver_to_directory(bot: &mut Bot, dir: &Path, now: Timestamp) -> Result<usize, StoreError> {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let transport = Transport::directory(dir);
+        let mut written = 0;
+        for item in bot.store.outbox()?.into_iter().filter(|item| item.status == OutboxStatus::Queued) {
+            let outcome = match build_message(bot, &item, now) {
+                Err(error) => Outcome::Permanent(format!("cannot build the message: {error:#}")),
+                Ok(built) => match runtime.block_on(transport.send(&built.envelope_from, &item.to, &item.message_id, &built.raw)) {
+                    Ok(()) => {
+                        written += 1;
+                        Outcome::Sent { withheld: built.withheld }
+                    }
+                    Err(DeliveryError::Temporary(message)) => Outcome::Temporary(message),
+                    Err(DeliveryError::Permanent(message)) => Outcome::Permanent(message),
+                },
+            };
+            settle(bot, item, outcome, now, |_| 60)?;
+        }
+        Ok(written)
+    }
 
     #[test]
     fn delivers_and_records_withheld_items() {
